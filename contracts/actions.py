@@ -1,0 +1,89 @@
+"""Every request a caller can make, by routing key (SPEC 5).
+
+An action names its routing key, its request and response models, whether it needs an
+access token, and the permission it needs. The edge maps HTTP routes onto actions; the
+workers register one handler per action; the AsyncAPI and OpenAPI documents are derived
+from this table.
+"""
+
+from dataclasses import dataclass
+from typing import Final
+
+from pydantic import BaseModel
+
+from contracts import auth
+from contracts.base import Empty
+
+EXCHANGE_RPC: Final = "idp.rpc"
+EXCHANGE_EVENTS: Final = "idp.events"
+EXCHANGE_DLX: Final = "idp.dlx"
+QUEUE_DEAD: Final = "idp.dead"
+FAMILIES: Final[tuple[str, ...]] = ("auth", "users", "roles", "files")
+
+
+def family_queue(family: str) -> str:
+    return f"idp.{family}"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    key: str
+    request: type[BaseModel]
+    response: type[BaseModel] | None  # None: no body (HTTP 204)
+    authenticated: bool
+    permission: str | None = None
+    summary: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.key.split(".", 1)[0]
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(
+    key: str,
+    request: type[BaseModel],
+    response: type[BaseModel] | None,
+    *,
+    authenticated: bool,
+    permission: str | None = None,
+    summary: str = "",
+) -> Action:
+    """Declare an action once; a second declaration of the same key is a programming error."""
+    if key in ACTIONS:
+        raise ValueError(f"action {key} declared twice")
+    declared = Action(key, request, response, authenticated, permission, summary)
+    ACTIONS[key] = declared
+    return declared
+
+
+PING = {
+    family: action(
+        f"{family}.ping", Empty, auth.Pong, authenticated=False, summary="Liveness of a family"
+    )
+    for family in FAMILIES
+}
+
+AUTH_SIGNUP = action(
+    "auth.signup",
+    auth.SignupRequest,
+    auth.LoginResult,
+    authenticated=False,
+    summary="Create a tenant, its built-in roles and its owner, logged in",
+)
+AUTH_LOGIN = action(
+    "auth.login", auth.LoginRequest, auth.LoginResult, authenticated=False, summary="Log in"
+)
+AUTH_REFRESH = action(
+    "auth.refresh",
+    auth.RefreshRequest,
+    auth.LoginResult,
+    authenticated=False,
+    summary="Rotate a refresh token",
+)
+AUTH_LOGOUT = action(
+    "auth.logout", Empty, None, authenticated=True, summary="End the current session"
+)
+AUTH_ME = action("auth.me", Empty, auth.Me, authenticated=True, summary="The caller")

@@ -1,0 +1,53 @@
+"""The auth family: sign-up, login, refresh, logout, me (SPEC 4.3, 4.4)."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import DisplayName, Email, GivenPassword, NewPassword, Request, Slug, Token, View
+from contracts.models import Tenant, User
+
+
+class OwnerIn(Request):
+    email: Email
+    password: NewPassword
+    name: DisplayName
+
+
+class SignupRequest(Request):
+    slug: Slug
+    name: DisplayName
+    owner: OwnerIn
+
+
+class LoginRequest(Request):
+    tenant: Slug
+    email: Email
+    password: GivenPassword
+
+
+class RefreshRequest(Request):
+    refresh_token: Token
+
+
+class LoginResult(View):
+    """Tokens are always in the reply; the edge moves them to cookies in cookie mode."""
+
+    user: User
+    tenant: Tenant
+    expires_in: int = Field(examples=[900])
+    token_type: Literal["Bearer"] = "Bearer"
+    access_token: str | None = None
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+
+
+class Me(View):
+    user: User
+    tenant: Tenant
+    role: str
+    permissions: list[str]
+
+
+class Pong(View):
+    family: str

@@ -1,0 +1,117 @@
+"""``idp edge``: the aiohttp application, its resources and its lifecycle."""
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from contracts.actions import FAMILIES, PING
+from edge.errors import json_response
+from edge.gateway import Gateway
+from edge.middleware import build_middleware
+from edge.requester import Requester, RpcTimeout, RpcUnavailable
+from edge.routes import ROUTES, HttpRoute
+from idp.preflight import check_amqp, check_redis
+from idp.runner import run_async
+from idp.security.authn import Authenticator
+from idp.security.revocation import RevocationStore
+from idp.security.tokens import TokenCodec
+from idp.settings import Settings
+
+log = logging.getLogger("idp.edge")
+GATEWAY = web.AppKey("gateway", Gateway)
+SETTINGS = web.AppKey("settings", Settings)
+# aiohttp's parser refuses long header lines with a bare-text 400 before any middleware
+# runs; allow up to this much so that the middleware answers in the error shape.
+PARSER_LIMIT = 64 * 1024
+DRAIN_SECONDS = 15.0
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    requester = Requester(settings)
+    await requester.start()
+    revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
+    app[GATEWAY] = Gateway(settings, requester, Authenticator(TokenCodec(settings), revocations))
+    yield
+    await requester.stop()
+    await redis.aclose()
+
+
+def _route_handler(route: HttpRoute) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await request.app[GATEWAY].forward(request, route)
+
+    handle.__name__ = route.action.key.replace(".", "_")
+    return handle
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the broker is connected and a worker of every family answers a ping."""
+    gateway = request.app[GATEWAY]
+    settings = request.app[SETTINGS]
+
+    async def ping(family: str) -> bool:
+        try:
+            reply = await gateway.requester.call(
+                PING[family].key, {}, headers={}, budget=settings.readiness_timeout_seconds
+            )
+        except (RpcUnavailable, RpcTimeout):
+            return False
+        return bool(reply.get("ok"))
+
+    answers = await asyncio.gather(*(ping(f) for f in FAMILIES))
+    families = {f: ("ok" if ok else "unavailable") for f, ok in zip(FAMILIES, answers, strict=True)}
+    ready = gateway.requester.connected and all(answers)
+    body = {"status": "ready" if ready else "unavailable", "broker": gateway.requester.connected,
+            "families": families}
+    return json_response(body, status=200 if ready else 503)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[build_middleware(GATEWAY, settings.max_header_bytes)],
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, _route_handler(route))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def serve_edge(settings: Settings) -> None:
+    await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
+    runner = web.AppRunner(
+        create_app(settings),
+        max_line_size=PARSER_LIMIT,
+        max_field_size=PARSER_LIMIT,
+        access_log=None,
+        shutdown_timeout=DRAIN_SECONDS,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)
+    await site.start()
+    log.info("edge listening", extra={"url": f"http://{settings.edge_host}:{settings.edge_port}"})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("edge draining")
+    await runner.cleanup()  # stops accepting, lets in-flight requests finish, then cleanup_ctx
+    log.info("edge stopped")
+
+
+def run_edge(settings: Settings) -> None:
+    run_async(serve_edge(settings))

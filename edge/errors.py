@@ -1,0 +1,43 @@
+"""The edge's error root and the one place it becomes the HTTP error shape (SPEC 4)."""
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from contracts.envelope import FieldError
+from contracts.errors import STATUS, ErrorCode
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        status: int | None = None,
+        details: list[FieldError] | list[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or STATUS[code]
+        self.details = details
+        self.retry_after = retry_after
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    body: dict[str, Any] = {"code": error.code.value, "message": error.message, "request_id": request_id}
+    if error.details:
+        body["details"] = [
+            d.model_dump() if isinstance(d, FieldError) else d for d in error.details
+        ]
+    response = json_response({"error": body}, status=error.status)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -1,0 +1,174 @@
+"""Forward an HTTP request as an action and map its reply back to HTTP.
+
+Verifies the access token (signature, claims, revocation), checks the route's permission
+and the CSRF rule, builds the contract, publishes it, and turns the reply envelope into
+the response. No business logic lives here.
+"""
+
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from contracts.actions import Action
+from contracts.envelope import FieldError
+from contracts.errors import ErrorCode
+from edge.client_ip import ClientAddress
+from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
+from edge.errors import ApiError, error_response, json_response
+from edge.origins import UNSAFE_METHODS, OriginPolicy
+from edge.requester import Requester
+from edge.routes import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS, HttpRoute
+from idp.security.authn import Authenticator, bearer_token
+from idp.settings import Settings
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", object)
+_TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
+
+
+def validation_details(exc: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        requester: Requester,
+        authenticator: Authenticator,
+    ) -> None:
+        self.settings = settings
+        self.requester = requester
+        self._authenticator = authenticator
+        self._origins = OriginPolicy(settings)
+        self._addresses = ClientAddress(settings.trusted_proxies)
+        self._cookies = cookie_names(settings)
+
+    @property
+    def origins(self) -> OriginPolicy:
+        return self._origins
+
+    async def forward(self, request: web.Request, route: HttpRoute) -> web.StreamResponse:
+        action = route.action
+        headers = {
+            "x-request-id": request[REQUEST_ID],
+            "x-user-agent": request.headers.get("User-Agent", "")[:512],
+        }
+        if (ip := self._addresses.of(request)) is not None:
+            headers["x-client-ip"] = ip
+        if action.authenticated:
+            headers["authorization"] = f"Bearer {await self._authenticate(request, action)}"
+        payload = await self._payload(request, route)
+        if action.key in REFRESH_FROM_COOKIE and "refresh_token" not in payload:
+            cookie = request.cookies.get(self._cookies.refresh)
+            if cookie:
+                self._check_csrf(request)
+                payload["refresh_token"] = cookie
+        try:
+            action.request.model_validate(payload)
+        except ValidationError as exc:
+            raise ApiError(ErrorCode.INVALID_REQUEST, "request failed validation",
+                           details=validation_details(exc)) from None
+        message_id = request.headers.get("Idempotency-Key")
+        reply = await self.requester.call(
+            action.key,
+            payload,
+            headers=headers,
+            message_id=f"{action.key}:{message_id[:200]}" if message_id else None,
+        )
+        return self._response(request, route, reply)
+
+    async def _authenticate(self, request: web.Request, action: Action) -> str:
+        header_token = bearer_token(request.headers.get("Authorization"))
+        token = header_token or request.cookies.get(self._cookies.access)
+        claims = await self._authenticator.authenticate(token)
+        request[PRINCIPAL] = claims
+        if header_token is None:
+            self._check_csrf(request)
+        if action.permission is not None and action.permission not in claims.perms:
+            raise ApiError(ErrorCode.FORBIDDEN, "permission denied")
+        assert token is not None
+        return token
+
+    def _check_csrf(self, request: web.Request) -> None:
+        """Cookie-authenticated writes must come from our origin or an allowed one."""
+        if request.method in UNSAFE_METHODS and not self._origins.is_same_site_request(request):
+            raise ApiError(ErrorCode.CSRF_REJECTED, "cross-site request refused")
+
+    async def _payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
+        payload: dict[str, Any] = {}
+        if request.method in UNSAFE_METHODS and request.body_exists:
+            if (request.content_length or 0) > self.settings.max_body_bytes:
+                raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large")
+            try:
+                raw = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large") from None
+            if raw.strip():
+                try:
+                    decoded = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    raise ApiError(ErrorCode.INVALID_REQUEST, "body is not valid UTF-8 JSON") from None
+                if not isinstance(decoded, dict):
+                    raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
+                payload = decoded
+        for name in route.query:
+            if name in request.query:
+                payload[name] = request.query[name]
+        payload.update(request.match_info)
+        return payload
+
+    def _response(self, request: web.Request, route: HttpRoute, reply: dict[str, Any]) -> web.StreamResponse:
+        key = route.action.key
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            try:
+                code = ErrorCode(error.get("code"))
+            except ValueError:
+                code = ErrorCode.INTERNAL
+            api_error = ApiError(
+                code,
+                str(error.get("message", "request failed")),
+                status=int(error.get("status", 500)),
+                details=error.get("details"),
+                retry_after=error.get("retry_after"),
+            )
+            response = error_response(api_error, request[REQUEST_ID])
+            if key in SESSION_ENDS or (key in SESSION_RESULTS and api_error.status == 401 and
+                                       request.cookies.get(self._cookies.refresh)):
+                clear_session_cookies(response, self.settings)
+            return response
+        data = reply.get("data")
+        if route.status == 204 or data is None:
+            response = web.Response(status=204)
+            if key in SESSION_ENDS:
+                clear_session_cookies(response, self.settings)
+            return response
+        if key in SESSION_RESULTS and isinstance(data, dict):
+            if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
+                return json_response(data, status=route.status)
+            body = {k: v for k, v in data.items() if k not in _TOKEN_FIELDS}
+            response = json_response(body, status=route.status)
+            set_session_cookies(
+                response,
+                self.settings,
+                access_token=data["access_token"],
+                access_max_age=int(data["expires_in"]),
+                refresh_token=data["refresh_token"],
+                refresh_max_age=int(data["refresh_expires_in"]),
+            )
+            return response
+        return json_response(data, status=route.status)
+
+
+def new_request_id(given: str | None) -> str:
+    """Echo a sane client request id; otherwise make one."""
+    if given and len(given) <= 128 and given.isprintable() and given.isascii():
+        return given
+    return str(uuid.uuid4())

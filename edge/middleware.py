@@ -1,0 +1,97 @@
+"""Request id, the error shape, header limits, CORS and the access log, for every request."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from contracts.errors import ErrorCode
+from edge.errors import ApiError, error_response
+from edge.gateway import PRINCIPAL, REQUEST_ID, Gateway, new_request_id
+from edge.requester import RpcTimeout, RpcUnavailable
+from idp.security.revocation import RevocationUnavailable
+from idp.security.tokens import AccessClaims, TokenError
+
+log = logging.getLogger("idp.edge")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Auth-Mode, X-Request-ID"
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
+_HTTP_CODES = {
+    404: (ErrorCode.NOT_FOUND, "no such route"),
+    405: (ErrorCode.METHOD_NOT_ALLOWED, "method not allowed on this route"),
+    413: (ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large"),
+}
+
+
+def _as_api_error(exc: Exception) -> ApiError:
+    match exc:
+        case ApiError():
+            return exc
+        case TokenError():
+            return ApiError(exc.code, str(exc))
+        case RevocationUnavailable() | RpcUnavailable():
+            return ApiError(ErrorCode.UNAVAILABLE, "service temporarily unavailable; retry later")
+        case RpcTimeout():
+            return ApiError(ErrorCode.TIMEOUT, "no reply within the request budget")
+        case web.HTTPException() if exc.status in _HTTP_CODES:
+            code, message = _HTTP_CODES[exc.status]
+            return ApiError(code, message)
+        case web.HTTPException() if 400 <= exc.status < 500:
+            return ApiError(ErrorCode.INVALID_REQUEST, exc.reason, status=exc.status)
+    raise exc
+
+
+def build_middleware(gateway_key: web.AppKey[Gateway], max_header_bytes: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = new_request_id(request.headers.get("X-Request-ID"))
+        request[REQUEST_ID] = request_id
+        gateway = request.app[gateway_key]
+        origin = request.headers.get("Origin")
+        cors = origin is not None and gateway.origins.is_cors_allowed(origin.rstrip("/"))
+        try:
+            if sum(len(k) + len(v) for k, v in request.raw_headers) > max_header_bytes:
+                raise ApiError(ErrorCode.HEADERS_TOO_LARGE, "request headers are too large")
+            if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+                response: web.StreamResponse = web.Response(status=204)
+                if cors:
+                    response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+                    response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+                    response.headers["Access-Control-Max-Age"] = "600"
+            else:
+                response = await handler(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped below; the unknown ones are logged
+            try:
+                response = error_response(_as_api_error(exc), request_id)
+            except Exception:
+                log.exception("unhandled error", extra={"request_id": request_id})
+                response = error_response(ApiError(ErrorCode.INTERNAL, "internal error"), request_id)
+        response.headers["X-Request-ID"] = request_id
+        if cors and origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+            response.headers["Vary"] = "Origin"
+        principal = request.get(PRINCIPAL)
+        claims = principal if isinstance(principal, AccessClaims) else None
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "route": request.match_info.route.resource.canonical
+                if request.match_info.route.resource is not None else request.path[:200],
+                "status": response.status,
+                "tenant": str(claims.tid) if claims else None,
+                "user": str(claims.sub) if claims else None,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    return edge_middleware

@@ -1,0 +1,32 @@
+"""Origin checks: CSRF for cookie-authenticated writes and CORS, one allow-list (SPEC 4.1)."""
+
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from idp.settings import Settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class OriginPolicy:
+    def __init__(self, settings: Settings) -> None:
+        self._own = settings.public_origin
+        self._allowed = frozenset(settings.cors_allowed_origins)
+
+    def is_cors_allowed(self, origin: str) -> bool:
+        return origin in self._allowed
+
+    def is_same_site_request(self, request: web.Request) -> bool:
+        """True when ``Origin`` (or, failing that, ``Referer``) names us or an allowed origin."""
+        origin = request.headers.get("Origin")
+        if origin is None or origin == "null":
+            referer = request.headers.get("Referer")
+            if not referer:
+                return False
+            parts = urlsplit(referer)
+            if not parts.scheme or not parts.netloc:
+                return False
+            origin = f"{parts.scheme}://{parts.netloc}"
+        origin = origin.rstrip("/")
+        return origin == self._own or origin in self._allowed

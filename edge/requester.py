@@ -1,0 +1,185 @@
+"""The edge's RPC client: one connection, one reply consumer, a correlation map (SPEC 5).
+
+Requests are published ``mandatory`` with publisher confirms to ``idp.rpc``; replies come
+back on RabbitMQ's direct reply-to pseudo-queue of the same channel. Each call has a
+budget: the message's ``expiration`` is the time left, so a request nobody picked up
+dies in its queue, and the caller is answered 504 when it runs out. A late reply finds
+no future under its correlation id and is dropped. When the connection is lost every
+pending call fails at once with 503, and a supervisor reconnects with backoff.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import orjson
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
+from aio_pika.exceptions import AMQPError, DeliveryError
+
+from contracts.actions import EXCHANGE_RPC
+from idp.settings import Settings
+from idp.topology import declare_topology
+
+log = logging.getLogger("idp.edge.rpc")
+REPLY_TO = "amq.rabbitmq.reply-to"
+
+
+class RpcUnavailable(Exception):
+    """The broker is unreachable or nothing is bound to the routing key: 503."""
+
+
+class RpcTimeout(Exception):
+    """No reply within the budget: 504."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    connection: AbstractConnection
+    channel: AbstractChannel
+    exchange: AbstractExchange
+
+
+class Requester:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._link: _Link | None = None
+        self._connected = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self.timeouts = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    async def start(self, wait_seconds: float = 10.0) -> None:
+        """Connect (retrying in the background) and wait up to ``wait_seconds`` for it."""
+        self._supervisor = asyncio.create_task(self._supervise(), name="rpc-supervisor")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), wait_seconds)
+
+    async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        link, self._link = self._link, None
+        self._fail_pending("edge shutting down")
+        if link is not None:
+            with contextlib.suppress(Exception):
+                await link.connection.close()
+
+    async def call(
+        self,
+        routing_key: str,
+        payload: dict[str, Any],
+        *,
+        headers: dict[str, str],
+        message_id: str | None = None,
+        budget: float | None = None,
+    ) -> dict[str, Any]:
+        """Publish one request and wait for its reply envelope, within the budget."""
+        link = self._link
+        if link is None:
+            raise RpcUnavailable("message broker unavailable")
+        budget = budget if budget is not None else self._settings.request_timeout_seconds
+        correlation_id = uuid.uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[correlation_id] = future
+        try:
+            message = aio_pika.Message(
+                orjson.dumps(payload),
+                content_type="application/json",
+                correlation_id=correlation_id,
+                reply_to=REPLY_TO,
+                message_id=message_id or uuid.uuid4().hex,
+                type=routing_key,
+                headers=dict(headers),
+                expiration=max(budget, 0.001),
+                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+            )
+            async with asyncio.timeout(budget):
+                try:
+                    await link.exchange.publish(message, routing_key=routing_key, mandatory=True)
+                except DeliveryError:
+                    raise RpcUnavailable(f"no queue is bound to {routing_key}") from None
+                except (AMQPError, ConnectionError, RuntimeError) as exc:
+                    raise RpcUnavailable("message broker unavailable") from exc
+                return await future
+        except TimeoutError:
+            self.timeouts += 1
+            raise RpcTimeout(f"no reply within {budget:g} s") from None
+        finally:
+            self._pending.pop(correlation_id, None)
+
+    def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is None or future.done():
+            return  # late or unknown reply: dropped, never handed to another request
+        try:
+            future.set_result(orjson.loads(message.body))
+        except orjson.JSONDecodeError:
+            future.set_exception(RpcUnavailable("malformed reply"))
+
+    async def _connect(self) -> _Link:
+        connection = await aio_pika.connect(self._settings.amqp_url, timeout=5)
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            await declare_topology(channel, self._settings)
+            exchange = await channel.get_exchange(EXCHANGE_RPC, ensure=False)
+            reply_queue = await channel.get_queue(REPLY_TO, ensure=False)
+            await reply_queue.consume(self._on_message, no_ack=True)
+        except BaseException:
+            await connection.close()
+            raise
+        connection.close_callbacks.add(self._on_close)
+        return _Link(connection, channel, exchange)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._on_reply(message)
+
+    def _on_close(self, *_: object) -> None:
+        if self._link is not None:
+            log.warning("broker connection lost; failing pending requests and reconnecting")
+        self._link = None
+        self._connected.clear()
+        self._fail_pending("message broker connection lost")
+        self._lost.set()
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(RpcUnavailable(reason))
+
+    async def _supervise(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self._link = await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
+                log.warning("broker connect failed; retrying", extra={"error": repr(exc)[:200], "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.2
+            self._lost.clear()
+            self._connected.set()
+            log.info("broker connected")
+            await self._lost.wait()
+

@@ -1,0 +1,1 @@
+"""Runtime shared by the edge and the workers: settings, security primitives, CLI."""

@@ -1,0 +1,63 @@
+"""The ``idp`` console script: edge, worker, migrate, dev."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from contracts.actions import FAMILIES
+from idp.logs import configure_logging
+from idp.preflight import ServiceUnreachable
+from idp.settings import load_settings
+
+
+def _families(value: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip() for f in value.split(",") if f.strip())
+    unknown = sorted(set(chosen) - set(FAMILIES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"families must be among {','.join(FAMILIES)}")
+    return chosen
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idp", description="Multi-tenant identity platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("edge", help="run the HTTP edge")
+    worker = commands.add_parser("worker", help="run workers consuming the request queues")
+    worker.add_argument("--families", type=_families, default=FAMILIES)
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="messages in flight per family (default WORKER_PREFETCH)")
+    commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
+    dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
+    dev.add_argument("--workers", type=int, default=1, help="worker processes")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    try:
+        if args.command == "migrate":
+            from idp.bootstrap import migrate
+
+            asyncio.run(migrate(settings))
+            logging.getLogger("idp.migrate").info("database is at the latest revision")
+        elif args.command == "edge":
+            from edge.app import run_edge
+
+            run_edge(settings)
+        elif args.command == "worker":
+            from workers.app import run_worker
+
+            run_worker(settings, families=args.families, concurrency=args.concurrency)
+        elif args.command == "dev":
+            from idp.dev import run_dev
+
+            run_dev(settings, workers=args.workers)
+    except ServiceUnreachable as exc:
+        print(f"idp: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,63 @@
+"""Reachability checks that turn a dead service into one clear line (SPEC 2)."""
+
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+from redis.asyncio import Redis
+
+HOW_TO_START = {
+    "PostgreSQL": "start it (e.g. `pg_ctlcluster 15 main start`) or run `docker compose up -d postgres`",
+    "Redis": "start it (e.g. `redis-server --daemonize yes`) or run `docker compose up -d redis`",
+    "RabbitMQ": "start it (e.g. `rabbitmq-server -detached`) or run `docker compose up -d rabbitmq`",
+}
+
+
+class ServiceUnreachable(Exception):
+    def __init__(self, service: str, url: str, reason: str) -> None:
+        self.service = service
+        super().__init__(
+            f"{service} is not reachable at {redact(url)} ({reason}): {HOW_TO_START[service]}"
+        )
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, fit for a log line or an error."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+async def check_postgres(url: str, timeout: float = 5.0) -> None:
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=timeout)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        raise ServiceUnreachable("PostgreSQL", url, _reason(exc)) from None
+    await conn.close()
+
+
+async def check_redis(url: str, timeout: float = 5.0) -> None:
+    client: Redis = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not reachable"
+        raise ServiceUnreachable("Redis", url, _reason(exc)) from None
+    finally:
+        await client.aclose()
+
+
+async def check_amqp(url: str, timeout: float = 5.0) -> None:
+    try:
+        conn = await aio_pika.connect(url, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - aiormq raises many unrelated types
+        raise ServiceUnreachable("RabbitMQ", url, _reason(exc)) from None
+    await conn.close()

@@ -1,0 +1,1 @@
+"""Token, password and revocation primitives used by both the edge and the workers."""

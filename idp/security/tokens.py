@@ -1,0 +1,188 @@
+"""Issue and verify the access and refresh JWTs (SPEC 4.2)."""
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+from uuid import UUID
+
+import jwt
+
+from contracts.errors import ErrorCode
+from idp.settings import Settings
+
+ALGORITHM: Final = "HS256"
+ACCESS_TYP: Final = "at+jwt"
+REFRESH_TYP: Final = "rt+jwt"
+MAX_TOKEN_CHARS: Final = 4096
+_ACCESS_REQUIRED: Final = ["exp", "iat", "nbf", "sub", "jti", "aud", "iss"]
+_REFRESH_REQUIRED: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
+
+
+class TokenError(Exception):
+    """A token that must be refused; ``code`` says why, without detail for an attacker."""
+
+    def __init__(self, code: ErrorCode = ErrorCode.UNAUTHENTICATED, message: str = "") -> None:
+        super().__init__(message or "invalid token")
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    sub: UUID
+    tid: UUID
+    sid: UUID
+    role: str
+    perms: frozenset[str]
+    jti: str
+    iat: int
+    exp: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshClaims:
+    sub: UUID
+    tid: UUID
+    sid: UUID
+    jti: str
+    iat: int
+    exp: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_in: int
+    refresh_expires_in: int
+
+
+def refresh_token_hash(token: str) -> bytes:
+    """Only this digest of a refresh token is stored (SPEC 4.2)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+class TokenCodec:
+    """Signs and verifies both token kinds with their own keys and pinned parameters."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self._access_key = settings.jwt_secret.get_secret_value()
+        self._refresh_key = settings.jwt_refresh_secret.get_secret_value()
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._access_ttl = settings.access_token_ttl
+        self._refresh_ttl = settings.refresh_token_ttl
+        self._leeway = settings.jwt_leeway_seconds
+        self._clock = clock
+        self._jwt = jwt.PyJWT()
+
+    def issue_pair(
+        self,
+        *,
+        user_id: UUID,
+        tenant_id: UUID,
+        session_id: UUID,
+        role: str,
+        permissions: frozenset[str] | tuple[str, ...],
+        session_ends_at: int,
+    ) -> TokenPair:
+        """A fresh access and refresh token for one session; the refresh never outlives it."""
+        now = int(self._clock())
+        access = self._jwt.encode(
+            {
+                "iss": self._issuer,
+                "aud": self._audience,
+                "sub": str(user_id),
+                "tid": str(tenant_id),
+                "sid": str(session_id),
+                "role": role,
+                "perms": sorted(permissions),
+                "jti": secrets.token_urlsafe(16),
+                "iat": now,
+                "nbf": now,
+                "exp": now + self._access_ttl,
+            },
+            self._access_key,
+            algorithm=ALGORITHM,
+            headers={"typ": ACCESS_TYP},
+        )
+        refresh_exp = min(now + self._refresh_ttl, session_ends_at)
+        refresh = self._jwt.encode(
+            {
+                "iss": self._issuer,
+                "aud": self._audience,
+                "sub": str(user_id),
+                "tid": str(tenant_id),
+                "sid": str(session_id),
+                "jti": secrets.token_urlsafe(16),
+                "iat": now,
+                "exp": refresh_exp,
+            },
+            self._refresh_key,
+            algorithm=ALGORITHM,
+            headers={"typ": REFRESH_TYP},
+        )
+        return TokenPair(access, refresh, self._access_ttl, max(refresh_exp - now, 0))
+
+    def verify_access(self, token: str) -> AccessClaims:
+        claims = self._decode(token, self._access_key, ACCESS_TYP, _ACCESS_REQUIRED)
+        perms = claims.get("perms")
+        role = claims.get("role")
+        if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
+            raise TokenError()
+        if not isinstance(role, str):
+            raise TokenError()
+        return AccessClaims(
+            sub=_uuid(claims, "sub"),
+            tid=_uuid(claims, "tid"),
+            sid=_uuid(claims, "sid"),
+            role=role,
+            perms=frozenset(perms),
+            jti=str(claims["jti"]),
+            iat=int(claims["iat"]),
+            exp=int(claims["exp"]),
+        )
+
+    def verify_refresh(self, token: str) -> RefreshClaims:
+        claims = self._decode(token, self._refresh_key, REFRESH_TYP, _REFRESH_REQUIRED)
+        return RefreshClaims(
+            sub=_uuid(claims, "sub"),
+            tid=_uuid(claims, "tid"),
+            sid=_uuid(claims, "sid"),
+            jti=str(claims["jti"]),
+            iat=int(claims["iat"]),
+            exp=int(claims["exp"]),
+        )
+
+    def _decode(self, token: str, key: str, typ: str, required: list[str]) -> dict[str, Any]:
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise TokenError()
+        try:
+            decoded = self._jwt.decode_complete(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": required, "verify_signature": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError(ErrorCode.TOKEN_EXPIRED, "token expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise TokenError() from None
+        if decoded["header"].get("typ") != typ:
+            raise TokenError()
+        payload: dict[str, Any] = decoded["payload"]
+        if not isinstance(payload.get("jti"), str) or len(payload["jti"]) < 16:
+            raise TokenError()
+        return payload
+
+
+def _uuid(claims: dict[str, Any], name: str) -> UUID:
+    try:
+        return UUID(str(claims[name]))
+    except (KeyError, ValueError):
+        raise TokenError() from None

@@ -1,0 +1,139 @@
+"""One typed settings object, read from the environment once at start (12-factor)."""
+
+import os
+import sys
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+MIN_SECRET_BYTES = 32
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str
+    database_owner_url: str | None = None
+    database_admin_url: str | None = None
+    redis_url: str
+    amqp_url: str
+    jwt_secret: SecretStr
+    jwt_refresh_secret: SecretStr
+
+    jwt_issuer: str = "idp"
+    jwt_audience: str = "idp"
+    access_token_ttl: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl: int = Field(7 * 24 * 3600, ge=300)
+    session_max_age: int = Field(30 * 24 * 3600, ge=300)
+    refresh_reuse_grace_seconds: int = Field(10, ge=0, le=300)
+    jwt_leeway_seconds: int = Field(30, ge=0, le=30)
+
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 3001
+    edge_public_url: str | None = None
+    cookie_secure: bool = True
+    cors_allowed_origins: CsvList = []
+    trusted_proxies: CsvList = []
+    request_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(16 * 1024, ge=4096)
+    signup_enabled: bool = True
+
+    argon2_memory_kib: int = Field(19456, ge=8192)
+    argon2_time_cost: int = Field(2, ge=1)
+    argon2_parallelism: int = Field(1, ge=1)
+    password_hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    queue_type: Literal["quorum", "classic"] = "quorum"
+    max_deliveries: int = Field(5, ge=1, le=50)
+    worker_prefetch: int = Field(64, ge=1, le=1000)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    outbox_poll_seconds: float = Field(0.5, gt=0)
+    readiness_timeout_seconds: float = Field(2.0, gt=0)
+
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None
+    s3_bucket: str = "idp-files"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = "idp-local"
+    s3_secret_access_key: SecretStr = SecretStr("idp-local-secret")
+
+    log_level: str = "INFO"
+
+    @field_validator("cors_allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("jwt_secret", "jwt_refresh_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_secrets(self) -> "Settings":
+        if self.jwt_secret.get_secret_value() == self.jwt_refresh_secret.get_secret_value():
+            raise ValueError("JWT_SECRET and JWT_REFRESH_SECRET must differ")
+        return self
+
+    @cached_property
+    def public_origin(self) -> str:
+        """The edge's own origin, for the CSRF check (SPEC 4.1)."""
+        if self.edge_public_url:
+            return self.edge_public_url.rstrip("/")
+        return f"http://{self.edge_host}:{self.edge_port}"
+
+    @cached_property
+    def owner_database_url(self) -> str:
+        """Where migrations run; by default the app URL with the ``idp_owner`` role."""
+        if self.database_owner_url:
+            return self.database_owner_url
+        app = make_url(self.database_url)
+        return app.set(username="idp_owner").render_as_string(hide_password=False)
+
+    @cached_property
+    def admin_database_url(self) -> str:
+        """A role allowed to create roles and databases, used only by ``idp migrate``."""
+        if self.database_admin_url:
+            return self.database_admin_url
+        app = make_url(self.database_url)
+        return URL.create(
+            app.drivername, username="postgres", host=app.host, port=app.port, database="postgres"
+        ).render_as_string(hide_password=False)
+
+
+def asyncpg_url(url: str) -> URL:
+    """A libpq-style ``postgresql://`` URL as SQLAlchemy's asyncpg dialect wants it."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+def load_settings() -> Settings:
+    """Read the environment; on a bad configuration print one line and exit."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {_short(err)}"
+            for err in exc.errors()
+        )
+        print(f"idp: invalid configuration: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _short(err: object) -> str:
+    assert isinstance(err, dict)
+    if err.get("type") == "missing":
+        return "missing (see .env.example)"
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")

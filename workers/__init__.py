@@ -1,0 +1,1 @@
+"""Workers: consume the request queues and own every write (SPEC 1)."""

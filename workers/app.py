@@ -1,0 +1,106 @@
+"""``idp worker``: FastStream subscribers, one per family queue, each with its prefetch."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import aio_pika
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+
+from contracts.actions import family_queue
+from idp.preflight import check_amqp, check_postgres, check_redis
+from idp.runner import run_async
+from idp.settings import Settings
+from idp.topology import declare_topology, request_queue_arguments
+from workers.auth.handlers import router as auth_router
+from workers.dispatch import dispatch
+from workers.files.handlers import router as files_router
+from workers.outbox_relay import OutboxRelay
+from workers.roles.handlers import router as roles_router
+from workers.routing import FamilyRouter
+from workers.runtime import Runtime
+from workers.users.handlers import router as users_router
+
+log = logging.getLogger("idp.worker")
+ROUTERS: dict[str, FamilyRouter] = {
+    router.family: router for router in (auth_router, users_router, roles_router, files_router)
+}
+DRAIN_SECONDS = 15.0
+
+
+def build_broker(
+    settings: Settings, runtime: Runtime, families: tuple[str, ...], concurrency: int
+) -> RabbitBroker:
+    broker = RabbitBroker(
+        settings.amqp_url,
+        graceful_timeout=DRAIN_SECONDS,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+    )
+    for family in families:
+        broker.subscriber(
+            RabbitQueue(
+                family_queue(family),
+                durable=True,
+                declare=False,
+                arguments=request_queue_arguments(settings),  # type: ignore[arg-type]
+            ),
+            channel=Channel(prefetch_count=concurrency),
+            ack_policy=AckPolicy.MANUAL,
+            no_reply=True,
+        )(_consumer(ROUTERS[family], runtime))
+    return broker
+
+
+def _consumer(router: FamilyRouter, runtime: Runtime) -> Callable[[RabbitMessage], Awaitable[None]]:
+    async def consume(message: RabbitMessage) -> None:
+        raw = message.raw_message
+        try:
+            await dispatch(router, runtime, raw)
+        except Exception:
+            # dispatch answers every failure itself; reaching here means the reply or the
+            # ack could not be sent (broker gone). Requeue rather than leave it unacked.
+            log.exception("message could not be settled", extra={"routing_key": raw.type})
+            if not raw.processed:
+                with contextlib.suppress(Exception):
+                    await raw.nack(requeue=True)
+
+    return consume
+
+
+async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:
+    await asyncio.gather(
+        check_postgres(settings.database_url),
+        check_redis(settings.redis_url),
+        check_amqp(settings.amqp_url),
+    )
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        await declare_topology(await connection.channel(), settings)
+    runtime = Runtime.open(settings)
+    broker = build_broker(settings, runtime, families, concurrency)
+    relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await broker.start()
+    await relay.start()
+    log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})
+    try:
+        await stop.wait()
+    finally:
+        log.info("worker draining")
+        await broker.stop()  # stops consuming, waits for in-flight handlers (DRAIN_SECONDS)
+        with contextlib.suppress(Exception):
+            await relay.stop()
+        await runtime.close()
+        log.info("worker stopped")
+
+
+def run_worker(settings: Settings, families: tuple[str, ...], concurrency: int | None) -> None:
+    run_async(serve_worker(settings, families, concurrency or settings.worker_prefetch))

@@ -1,0 +1,1 @@
+"""The auth family: sign-up, login, refresh rotation, logout, the caller's profile."""

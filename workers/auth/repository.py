@@ -1,0 +1,111 @@
+"""SQL for sessions. Runs inside a unit of work; RLS scopes every statement."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+
+from workers.tables import sessions
+from workers.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: UUID
+    user_id: UUID
+    refresh_hash: bytes
+    previous_hash: bytes | None
+    rotated_at: datetime | None
+    grace_blob: bytes | None
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+async def insert_session(
+    uow: UnitOfWork,
+    *,
+    session_id: UUID,
+    tenant_id: UUID,
+    user_id: UUID,
+    refresh_hash: bytes,
+    now: datetime,
+    expires_at: datetime,
+    user_agent: str | None,
+    ip: str | None,
+) -> None:
+    await uow.connection.execute(
+        insert(sessions).values(
+            id=session_id,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            refresh_hash=refresh_hash,
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+            user_agent=user_agent,
+            ip=ip,
+        )
+    )
+
+
+async def lock_session(uow: UnitOfWork, session_id: UUID) -> SessionRecord | None:
+    """The session row, locked until the transaction ends: refreshes of one session queue up."""
+    row = (
+        await uow.connection.execute(
+            select(
+                sessions.c.id,
+                sessions.c.user_id,
+                sessions.c.refresh_hash,
+                sessions.c.previous_hash,
+                sessions.c.rotated_at,
+                sessions.c.grace_blob,
+                sessions.c.expires_at,
+                sessions.c.revoked_at,
+            )
+            .where(sessions.c.id == session_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return SessionRecord(**row._mapping)
+
+
+async def rotate(
+    uow: UnitOfWork,
+    session_id: UUID,
+    *,
+    new_hash: bytes,
+    previous_hash: bytes,
+    grace_blob: bytes,
+    now: datetime,
+    user_agent: str | None,
+    ip: str | None,
+) -> None:
+    await uow.connection.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id)
+        .values(
+            refresh_hash=new_hash,
+            previous_hash=previous_hash,
+            grace_blob=grace_blob,
+            rotated_at=now,
+            last_used_at=now,
+            user_agent=user_agent,
+            ip=ip,
+        )
+    )
+
+
+async def revoke(uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: str) -> list[UUID]:
+    """End the given sessions; returns those that were still live."""
+    if not session_ids:
+        return []
+    result = await uow.connection.execute(
+        update(sessions)
+        .where(sessions.c.id.in_(session_ids), sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason, grace_blob=None)
+        .returning(sessions.c.id)
+    )
+    return [row.id for row in result]

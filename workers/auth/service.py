@@ -1,0 +1,269 @@
+"""Sign-up, login, refresh rotation, logout: the session lifecycle (SPEC 4.3, 4.4)."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from contracts.auth import LoginRequest, LoginResult, Me, RefreshRequest, SignupRequest
+from contracts.envelope import FieldError
+from contracts.models import Tenant
+from contracts.permissions import OWNER_ROLE
+from idp.security import grace
+from idp.security.passwords import PasswordHasher
+from idp.security.revocation import RevocationStore
+from idp.security.tokens import TokenCodec, TokenPair, refresh_token_hash
+from idp.settings import Settings
+from workers.auth import repository as sessions
+from workers.context import Call, Client
+from workers.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidRequest,
+    RefreshTokenReused,
+    Unauthenticated,
+)
+from workers.journal import audit, emit
+from workers.roles import repository as roles
+from workers.uow import Database, UnitOfWork
+from workers.users import repository as users
+from workers.users.repository import UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    user: UserRecord
+    tenant: Tenant
+    pair: TokenPair
+
+
+def check_new_password(password: str, email: str, field: str) -> None:
+    """SPEC 4.5's rules beyond the length the contract already enforces."""
+    if password.casefold() == email.casefold():
+        raise InvalidRequest(
+            "password rejected", details=[FieldError(field=field, message="must not equal the email")]
+        )
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        revocations: RevocationStore,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._hasher = hasher
+        self._tokens = tokens
+        self._revocations = revocations
+        self._clock = clock
+
+    async def signup(self, request: SignupRequest, call: Call) -> LoginResult:
+        """Create a tenant with its built-in roles and its owner, and log the owner in."""
+        if not self._settings.signup_enabled:
+            raise Forbidden("sign-up is disabled on this deployment")
+        check_new_password(request.owner.password, request.owner.email, "owner.password")
+        password_hash = await self._hasher.hash(request.owner.password)
+        tenant_id, user_id, now = uuid.uuid4(), uuid.uuid4(), self._clock()
+        try:
+            async with self._db.transaction(tenant_id) as uow:
+                tenant = await users.insert_tenant(
+                    uow, tenant_id=tenant_id, slug=request.slug, name=request.name, now=now
+                )
+                role_ids = await roles.insert_builtin_roles(uow, tenant_id, now)
+                await users.insert_user(
+                    uow,
+                    user_id=user_id,
+                    tenant_id=tenant_id,
+                    email=str(request.owner.email),
+                    name=request.owner.name,
+                    password_hash=password_hash,
+                    status="active",
+                    role_id=role_ids[OWNER_ROLE],
+                    now=now,
+                )
+                user = await users.user_by_id(uow, user_id)
+                assert user is not None
+                await audit(uow, call, tenant_id=tenant_id, action="tenant.created",
+                            actor_id=user_id, target_type="tenant", target_id=tenant_id)
+                await emit(uow, tenant_id=tenant_id, event_type="tenant.created",
+                           data={"tenant": tenant.model_dump(mode="json")})
+                await emit(uow, tenant_id=tenant_id, event_type="user.created",
+                           data={"user": user.view.model_dump(mode="json")})
+                pair = await self._open_session(uow, user, call.client, now)
+        except IntegrityError:
+            raise Conflict("this slug is taken") from None
+        return self._result(_Opened(user, tenant, pair))
+
+    async def login(self, request: LoginRequest, call: Call) -> LoginResult:
+        """Check the credentials; every failure is the same 401 in about the same time."""
+        async with self._db.transaction() as uow:
+            tenant_id = await users.tenant_id_by_slug(uow, request.tenant)
+            user = None
+            if tenant_id is not None:
+                await uow.bind_tenant(tenant_id)
+                user = await users.user_by_email(uow, str(request.email))
+        matches = await self._hasher.verify(user.password_hash if user else None, request.password)
+        if user is None or tenant_id is None or not matches or user.view.status != "active":
+            if user is not None and tenant_id is not None:
+                await self._record_failed_login(tenant_id, user, call)
+            raise InvalidCredentials()
+        rehash = (
+            await self._hasher.hash(request.password)
+            if user.password_hash and self._hasher.needs_rehash(user.password_hash)
+            else None
+        )
+        now = self._clock()
+        async with self._db.transaction(tenant_id) as uow:
+            if rehash is not None:
+                await users.set_password_hash(uow, user.view.id, rehash, now)
+            tenant = await users.get_tenant(uow, tenant_id)
+            assert tenant is not None
+            await audit(uow, call, tenant_id=tenant_id, action="auth.login_succeeded",
+                        actor_id=user.view.id, target_type="user", target_id=user.view.id)
+            await emit(uow, tenant_id=tenant_id, event_type="auth.login_succeeded",
+                       data={"user_id": str(user.view.id), "ip": call.client.ip})
+            pair = await self._open_session(uow, user, call.client, now)
+        return self._result(_Opened(user, tenant, pair))
+
+    async def refresh(self, request: RefreshRequest, call: Call) -> LoginResult:
+        """Rotate a refresh token: single use, with a grace window and reuse detection."""
+        claims = self._tokens.verify_refresh(request.refresh_token)
+        presented = refresh_token_hash(request.refresh_token)
+        now = self._clock()
+        async with self._db.transaction(claims.tid) as uow:
+            session = await sessions.lock_session(uow, claims.sid)
+            if session is None or session.user_id != claims.sub or session.revoked_at is not None:
+                raise Unauthenticated("session has ended")
+            if session.expires_at <= now:
+                raise Unauthenticated("session has expired")
+            if presented == session.refresh_hash:
+                user = await users.user_by_id(uow, claims.sub)
+                tenant = await users.get_tenant(uow, claims.tid)
+                if user is None or tenant is None or user.view.status != "active":
+                    raise Unauthenticated("session has ended")
+                pair = self._issue(user, claims.sid, session.expires_at)
+                await sessions.rotate(
+                    uow,
+                    claims.sid,
+                    new_hash=refresh_token_hash(pair.refresh_token),
+                    previous_hash=presented,
+                    grace_blob=grace.seal(request.refresh_token, claims.sid, pair),
+                    now=now,
+                    user_agent=call.client.user_agent,
+                    ip=call.client.ip,
+                )
+                return self._result(_Opened(user, tenant, pair))
+            in_grace = (
+                presented == session.previous_hash
+                and session.rotated_at is not None
+                and session.grace_blob is not None
+                and now - session.rotated_at <= timedelta(seconds=self._settings.refresh_reuse_grace_seconds)
+            )
+            child = grace.unseal(request.refresh_token, claims.sid, session.grace_blob) if in_grace else None
+            if child is not None and session.grace_blob is not None:
+                user = await users.user_by_id(uow, claims.sub)
+                tenant = await users.get_tenant(uow, claims.tid)
+                if user is None or tenant is None:
+                    raise Unauthenticated("session has ended")
+                return self._result(_Opened(user, tenant, child))
+            # A spent token outside the grace window: the token family is compromised.
+            await self._end_sessions(uow, call, claims.tid, [claims.sid], claims.sub,
+                                     reason="refresh_token_reused", now=now)
+        # Reached only on reuse, after the revocation has committed.
+        raise RefreshTokenReused()
+
+    async def logout(self, call: Call) -> None:
+        """End the caller's session: its refresh and access tokens stop working at once."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            await self._end_sessions(uow, call, caller.tid, [caller.sid], caller.sub,
+                                     reason="logout", now=self._clock())
+
+    async def me(self, call: Call) -> Me:
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            user = await users.user_by_id(uow, caller.sub)
+            tenant = await users.get_tenant(uow, caller.tid)
+        if user is None or tenant is None:
+            raise Unauthenticated("account no longer exists")
+        return Me(user=user.view, tenant=tenant, role=user.view.role,
+                  permissions=sorted(user.permissions))
+
+    async def _end_sessions(
+        self,
+        uow: UnitOfWork,
+        call: Call,
+        tenant_id: UUID,
+        session_ids: list[UUID],
+        actor_id: UUID | None,
+        *,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        ended = await sessions.revoke(uow, session_ids, now=now, reason=reason)
+        # Revoke in Redis before the commit: if Redis fails, the transaction rolls back
+        # and the caller learns it; tokens are never left valid after a "success".
+        await self._revocations.revoke(ended)
+        for sid in ended:
+            await audit(uow, call, tenant_id=tenant_id, action="session.revoked", actor_id=actor_id,
+                        target_type="session", target_id=sid, data={"reason": reason})
+            await emit(uow, tenant_id=tenant_id, event_type="session.revoked",
+                       data={"session_id": str(sid), "reason": reason})
+
+    async def _record_failed_login(self, tenant_id: UUID, user: UserRecord, call: Call) -> None:
+        async with self._db.transaction(tenant_id) as uow:
+            await audit(uow, call, tenant_id=tenant_id, action="auth.login_failed",
+                        actor_id=None, target_type="user", target_id=user.view.id)
+            await emit(uow, tenant_id=tenant_id, event_type="auth.login_failed",
+                       data={"user_id": str(user.view.id), "ip": call.client.ip})
+
+    async def _open_session(
+        self, uow: UnitOfWork, user: UserRecord, client: Client, now: datetime
+    ) -> TokenPair:
+        session_id = uuid.uuid4()
+        expires_at = now + timedelta(seconds=self._settings.session_max_age)
+        pair = self._issue(user, session_id, expires_at)
+        await sessions.insert_session(
+            uow,
+            session_id=session_id,
+            tenant_id=user.view.tenant_id,
+            user_id=user.view.id,
+            refresh_hash=refresh_token_hash(pair.refresh_token),
+            now=now,
+            expires_at=expires_at,
+            user_agent=client.user_agent,
+            ip=client.ip,
+        )
+        await emit(uow, tenant_id=user.view.tenant_id, event_type="session.created",
+                   data={"session_id": str(session_id), "user_id": str(user.view.id)})
+        return pair
+
+    def _issue(self, user: UserRecord, session_id: UUID, session_ends_at: datetime) -> TokenPair:
+        return self._tokens.issue_pair(
+            user_id=user.view.id,
+            tenant_id=user.view.tenant_id,
+            session_id=session_id,
+            role=user.view.role,
+            permissions=user.permissions,
+            session_ends_at=int(session_ends_at.timestamp()),
+        )
+
+    def _result(self, opened: _Opened) -> LoginResult:
+        return LoginResult(
+            user=opened.user.view,
+            tenant=opened.tenant,
+            expires_in=opened.pair.access_expires_in,
+            access_token=opened.pair.access_token,
+            refresh_token=opened.pair.refresh_token,
+            refresh_expires_in=opened.pair.refresh_expires_in,
+        )

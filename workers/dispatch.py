@@ -1,0 +1,164 @@
+"""Turn one request message into exactly one reply, then ack (SPEC 5).
+
+The single place where domain errors, validation failures, token errors and unexpected
+exceptions become the reply envelope. Order: run the handler (its transaction commits),
+publish the reply, then ack. An unexpected failure is redelivered a bounded number of
+times; on the last delivery the caller gets ``internal_error`` and the message goes to
+``idp.dead``.
+"""
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import AbstractChannel as AmqpChannel
+from pamqp.commands import Basic
+from pydantic import BaseModel, ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from contracts.envelope import FieldError, ReplyError, ReplyOk, error_reply
+from contracts.errors import ErrorCode
+from idp.security.authn import bearer_token
+from idp.security.revocation import RevocationUnavailable
+from idp.security.tokens import TokenError
+from idp.settings import Settings
+from workers.context import Call, Client
+from workers.errors import DomainError
+from workers.routing import FamilyRouter
+from workers.runtime import Runtime
+
+log = logging.getLogger("idp.worker")
+
+
+class Redeliver(Exception):
+    """An unexpected failure on a delivery that is not the last one: requeue, no reply yet."""
+
+
+def _header(message: AbstractIncomingMessage, name: str) -> str | None:
+    value = (message.headers or {}).get(name)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value) if value is not None else None
+
+
+def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> bool:
+    count = (message.headers or {}).get("x-delivery-count")
+    if isinstance(count, int):  # quorum queues count redeliveries
+        return count + 1 >= settings.max_deliveries
+    return bool(message.redelivered)
+
+
+def validation_details(exc: ValidationError) -> list[FieldError]:
+    return [
+        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (RedisError, RevocationUnavailable, ConnectionError, TimeoutError))
+
+
+async def _run(
+    router: FamilyRouter, runtime: Runtime, message: AbstractIncomingMessage, call: Call
+) -> tuple[ReplyOk | ReplyError, Call]:
+    key = message.type or message.routing_key or ""
+    route = router.routes.get(key)
+    if route is None:
+        return error_reply(ErrorCode.NOT_FOUND, f"unknown action {key!r}"), call
+    action, handler = route
+    try:
+        raw: Any = orjson.loads(message.body) if message.body else {}
+        request = action.request.model_validate(raw)
+        if action.authenticated:
+            token = bearer_token(_header(message, "authorization"))
+            principal = await runtime.authenticator.authenticate(token)
+            call = Call(call.request_id, call.message_id, call.client, principal)
+            if action.permission is not None and action.permission not in principal.perms:
+                return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+        result = await handler(request, call, runtime)
+    except orjson.JSONDecodeError:
+        return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
+    except ValidationError as exc:
+        return error_reply(
+            ErrorCode.INVALID_REQUEST, "request failed validation", details=validation_details(exc)
+        ), call
+    except TokenError as exc:
+        return error_reply(exc.code, str(exc)), call
+    except DomainError as exc:
+        return error_reply(exc.code, exc.message, details=exc.details, retry_after=exc.retry_after), call
+    except Exception as exc:
+        if _is_transient(exc):
+            log.warning("dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]})
+            return error_reply(ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later"), call
+        if not _is_last_delivery(message, runtime.settings):
+            log.exception("handler failed; redelivering", extra={"routing_key": key})
+            raise Redeliver from exc
+        log.exception("handler failed on its last delivery", extra={"routing_key": key})
+        return error_reply(ErrorCode.INTERNAL, "internal error"), call
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
+    return ReplyOk(data=data), call
+
+
+async def dispatch(router: FamilyRouter, runtime: Runtime, message: AbstractIncomingMessage) -> None:
+    """Serve one request message: reply exactly once, then ack (or requeue, or dead-letter)."""
+    started = time.perf_counter()
+    call = Call(
+        request_id=_header(message, "x-request-id") or str(uuid.uuid4()),
+        message_id=message.message_id,
+        client=Client(ip=_header(message, "x-client-ip"), user_agent=_header(message, "x-user-agent")),
+    )
+    try:
+        reply, call = await _run(router, runtime, message, call)
+    except Redeliver:
+        await message.nack(requeue=True)
+        return
+    if message.reply_to:
+        await _publish_reply(message, reply, call.request_id)
+    status = 200 if isinstance(reply, ReplyOk) else reply.error.status
+    if status == 500:
+        await message.reject(requeue=False)  # to idp.dead, with the caller already answered
+    else:
+        await message.ack()
+    principal = call.principal
+    log.info(
+        "message",
+        extra={
+            "request_id": call.request_id,
+            "routing_key": message.type or message.routing_key,
+            "tenant": str(principal.tid) if principal else None,
+            "user": str(principal.sub) if principal else None,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+
+
+async def _publish_reply(
+    message: AbstractIncomingMessage, reply: ReplyOk | ReplyError, request_id: str
+) -> None:
+    channel: AmqpChannel = message.channel
+    await channel.basic_publish(
+        _encode(reply),
+        exchange="",
+        routing_key=message.reply_to or "",
+        properties=Basic.Properties(
+            correlation_id=message.correlation_id,
+            content_type="application/json",
+            headers={"x-request-id": request_id},
+        ),
+    )
+
+
+def _encode(reply: ReplyOk | ReplyError) -> bytes:
+    if isinstance(reply, ReplyOk):
+        return orjson.dumps({"ok": True, "data": reply.data})
+    return orjson.dumps({"ok": False, "error": reply.error.model_dump(mode="json", exclude_none=True)})

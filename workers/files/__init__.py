@@ -1,0 +1,1 @@
+"""The files family: presigned uploads and downloads on S3."""

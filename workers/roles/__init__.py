@@ -1,0 +1,1 @@
+"""The roles family: built-in and custom roles, the permission catalogue."""

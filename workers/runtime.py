@@ -1,0 +1,53 @@
+"""The worker's resources and services, opened at start and closed at stop."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from idp.security.authn import Authenticator
+from idp.security.passwords import PasswordHasher
+from idp.security.revocation import RevocationStore
+from idp.security.tokens import TokenCodec
+from idp.settings import Settings
+from workers.auth.service import AuthService
+from workers.uow import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: "Redis"
+    hasher: PasswordHasher
+    authenticator: Authenticator
+    auth: AuthService
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
+        db = Database.connect(settings)
+        redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        hasher = PasswordHasher(settings)
+        tokens = TokenCodec(settings)
+        revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            hasher=hasher,
+            authenticator=Authenticator(tokens, revocations),
+            auth=AuthService(
+                settings=settings, db=db, hasher=hasher, tokens=tokens,
+                revocations=revocations, clock=clock,
+            ),
+        )
+
+    async def close(self) -> None:
+        self.hasher.close()
+        await self.redis.aclose()
+        await self.db.close()

@@ -1,0 +1,105 @@
+"""SQLAlchemy Core tables mirroring the migrations; repositories build SQL from these."""
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Column,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slug", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("settings", JSONB, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("permissions", ARRAY(Text), nullable=False),
+    Column("builtin", Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text),
+    Column("status", Text, nullable=False),
+    Column("role_id", Uuid, nullable=False),
+    Column("email_verified", Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("refresh_hash", LargeBinary, nullable=False),
+    Column("previous_hash", LargeBinary),
+    _ts("rotated_at", nullable=True),
+    Column("grace_blob", LargeBinary),
+    _ts("created_at"),
+    _ts("last_used_at"),
+    _ts("expires_at"),
+    _ts("revoked_at", nullable=True),
+    Column("revoke_reason", Text),
+    Column("user_agent", Text),
+    Column("ip", Text),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    _ts("occurred_at"),
+    Column("actor_id", Uuid),
+    Column("action", Text, nullable=False),
+    Column("target_type", Text),
+    Column("target_id", Text),
+    Column("data", JSONB, nullable=False),
+    Column("request_id", Text),
+    Column("ip", Text),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("body", JSONB, nullable=False),
+    _ts("created_at"),
+    _ts("published_at", nullable=True),
+)

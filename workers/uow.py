@@ -1,0 +1,53 @@
+"""The unit of work: one transaction, scoped to one tenant by RLS (SPEC 6)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from idp.settings import Settings, asyncpg_url
+
+_SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant, true)")
+
+
+class UnitOfWork:
+    """An open transaction. Repositories run their SQL on ``connection``; none commits."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.tenant_id: UUID | None = None
+
+    async def bind_tenant(self, tenant_id: UUID) -> None:
+        """Scope every later statement of this transaction to ``tenant_id``."""
+        await self.connection.execute(_SET_TENANT, {"tenant": str(tenant_id)})
+        self.tenant_id = tenant_id
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, settings: Settings) -> "Database":
+        engine = create_async_engine(
+            asyncpg_url(settings.database_url),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        return cls(engine)
+
+    @asynccontextmanager
+    async def transaction(self, tenant_id: UUID | None = None) -> AsyncIterator[UnitOfWork]:
+        """Commit when the block ends normally, roll back when it raises."""
+        async with self.engine.begin() as connection:
+            uow = UnitOfWork(connection)
+            if tenant_id is not None:
+                await uow.bind_tenant(tenant_id)
+            yield uow
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The users family: tenant administration of users (and the tenant itself)."""
