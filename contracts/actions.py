@@ -11,8 +11,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from contracts import auth
-from contracts.base import Empty
+from contracts.base import Empty, Pong
 
 EXCHANGE_RPC: Final = "idp.rpc"
 EXCHANGE_EVENTS: Final = "idp.events"
@@ -61,29 +60,7 @@ def action(
 
 PING = {
     family: action(
-        f"{family}.ping", Empty, auth.Pong, authenticated=False, summary="Liveness of a family"
+        f"{family}.ping", Empty, Pong, authenticated=False, summary="Liveness of a family"
     )
     for family in FAMILIES
 }
-
-AUTH_SIGNUP = action(
-    "auth.signup",
-    auth.SignupRequest,
-    auth.LoginResult,
-    authenticated=False,
-    summary="Create a tenant, its built-in roles and its owner, logged in",
-)
-AUTH_LOGIN = action(
-    "auth.login", auth.LoginRequest, auth.LoginResult, authenticated=False, summary="Log in"
-)
-AUTH_REFRESH = action(
-    "auth.refresh",
-    auth.RefreshRequest,
-    auth.LoginResult,
-    authenticated=False,
-    summary="Rotate a refresh token",
-)
-AUTH_LOGOUT = action(
-    "auth.logout", Empty, None, authenticated=True, summary="End the current session"
-)
-AUTH_ME = action("auth.me", Empty, auth.Me, authenticated=True, summary="The caller")

@@ -4,7 +4,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from contracts.base import DisplayName, Email, GivenPassword, NewPassword, Request, Slug, Token, View
+from contracts.actions import action
+from contracts.base import (
+    DisplayName,
+    Email,
+    Empty,
+    GivenPassword,
+    NewPassword,
+    Request,
+    Slug,
+    Token,
+    View,
+)
 from contracts.models import Tenant, User
 
 
@@ -49,5 +60,22 @@ class Me(View):
     permissions: list[str]
 
 
-class Pong(View):
-    family: str
+AUTH_SIGNUP = action(
+    "auth.signup",
+    SignupRequest,
+    LoginResult,
+    authenticated=False,
+    summary="Create a tenant, its built-in roles and its owner, logged in",
+)
+AUTH_LOGIN = action("auth.login", LoginRequest, LoginResult, authenticated=False, summary="Log in")
+AUTH_REFRESH = action(
+    "auth.refresh",
+    RefreshRequest,
+    LoginResult,
+    authenticated=False,
+    summary="Rotate a refresh token",
+)
+AUTH_LOGOUT = action(
+    "auth.logout", Empty, None, authenticated=True, summary="End the current session"
+)
+AUTH_ME = action("auth.me", Empty, Me, authenticated=True, summary="The caller")

@@ -31,3 +31,9 @@ class View(BaseModel):
     """A response body."""
 
     model_config = ConfigDict(frozen=True)
+
+
+class Pong(View):
+    """A family's answer to the readiness ping."""
+
+    family: str

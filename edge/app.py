@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from redis.asyncio import Redis
 
-from contracts.actions import FAMILIES, PING
+from contracts.catalog import FAMILIES, PING
 from edge.errors import json_response
 from edge.gateway import Gateway
 from edge.middleware import build_middleware
@@ -71,8 +71,11 @@ async def readyz(request: web.Request) -> web.Response:
     answers = await asyncio.gather(*(ping(f) for f in FAMILIES))
     families = {f: ("ok" if ok else "unavailable") for f, ok in zip(FAMILIES, answers, strict=True)}
     ready = gateway.requester.connected and all(answers)
-    body = {"status": "ready" if ready else "unavailable", "broker": gateway.requester.connected,
-            "families": families}
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "broker": gateway.requester.connected,
+        "families": families,
+    }
     return json_response(body, status=200 if ready else 503)
 
 

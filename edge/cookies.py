@@ -34,19 +34,37 @@ def set_session_cookies(
     names = cookie_names(settings)
     secure = settings.cookie_secure
     response.set_cookie(
-        names.access, access_token, path=ACCESS_PATH, max_age=access_max_age,
-        httponly=True, secure=secure, samesite="Lax",
+        names.access,
+        access_token,
+        path=ACCESS_PATH,
+        max_age=access_max_age,
+        httponly=True,
+        secure=secure,
+        samesite="Lax",
     )
     response.set_cookie(
-        names.refresh, refresh_token, path=REFRESH_PATH, max_age=refresh_max_age,
-        httponly=True, secure=secure, samesite="Strict",
+        names.refresh,
+        refresh_token,
+        path=REFRESH_PATH,
+        max_age=refresh_max_age,
+        httponly=True,
+        secure=secure,
+        samesite="Strict",
     )
 
 
 def clear_session_cookies(response: web.StreamResponse, settings: Settings) -> None:
     names = cookie_names(settings)
     secure = settings.cookie_secure
-    response.set_cookie(names.access, "", path=ACCESS_PATH, max_age=0,
-                        httponly=True, secure=secure, samesite="Lax")
-    response.set_cookie(names.refresh, "", path=REFRESH_PATH, max_age=0,
-                        httponly=True, secure=secure, samesite="Strict")
+    response.set_cookie(
+        names.access, "", path=ACCESS_PATH, max_age=0, httponly=True, secure=secure, samesite="Lax"
+    )
+    response.set_cookie(
+        names.refresh,
+        "",
+        path=REFRESH_PATH,
+        max_age=0,
+        httponly=True,
+        secure=secure,
+        samesite="Strict",
+    )

@@ -32,7 +32,11 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 def error_response(error: ApiError, request_id: str) -> web.Response:
-    body: dict[str, Any] = {"code": error.code.value, "message": error.message, "request_id": request_id}
+    body: dict[str, Any] = {
+        "code": error.code.value,
+        "message": error.message,
+        "request_id": request_id,
+    }
     if error.details:
         body["details"] = [
             d.model_dump() if isinstance(d, FieldError) else d for d in error.details

@@ -20,7 +20,8 @@ from edge.cookies import clear_session_cookies, cookie_names, set_session_cookie
 from edge.errors import ApiError, error_response, json_response
 from edge.origins import UNSAFE_METHODS, OriginPolicy
 from edge.requester import Requester
-from edge.routes import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS, HttpRoute
+from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
+from edge.routes.model import HttpRoute
 from idp.security.authn import Authenticator, bearer_token
 from idp.settings import Settings
 
@@ -73,8 +74,11 @@ class Gateway:
         try:
             action.request.model_validate(payload)
         except ValidationError as exc:
-            raise ApiError(ErrorCode.INVALID_REQUEST, "request failed validation",
-                           details=validation_details(exc)) from None
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                "request failed validation",
+                details=validation_details(exc),
+            ) from None
         message_id = request.headers.get("Idempotency-Key")
         reply = await self.requester.call(
             action.key,
@@ -114,7 +118,9 @@ class Gateway:
                 try:
                     decoded = orjson.loads(raw)
                 except orjson.JSONDecodeError:
-                    raise ApiError(ErrorCode.INVALID_REQUEST, "body is not valid UTF-8 JSON") from None
+                    raise ApiError(
+                        ErrorCode.INVALID_REQUEST, "body is not valid UTF-8 JSON"
+                    ) from None
                 if not isinstance(decoded, dict):
                     raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
                 payload = decoded
@@ -124,12 +130,14 @@ class Gateway:
         payload.update(request.match_info)
         return payload
 
-    def _response(self, request: web.Request, route: HttpRoute, reply: dict[str, Any]) -> web.StreamResponse:
+    def _response(
+        self, request: web.Request, route: HttpRoute, reply: dict[str, Any]
+    ) -> web.StreamResponse:
         key = route.action.key
         if not reply.get("ok"):
             error = reply.get("error") or {}
             try:
-                code = ErrorCode(error.get("code"))
+                code = ErrorCode(str(error.get("code")))
             except ValueError:
                 code = ErrorCode.INTERNAL
             api_error = ApiError(
@@ -140,8 +148,11 @@ class Gateway:
                 retry_after=error.get("retry_after"),
             )
             response = error_response(api_error, request[REQUEST_ID])
-            if key in SESSION_ENDS or (key in SESSION_RESULTS and api_error.status == 401 and
-                                       request.cookies.get(self._cookies.refresh)):
+            if key in SESSION_ENDS or (
+                key in SESSION_RESULTS
+                and api_error.status == 401
+                and request.cookies.get(self._cookies.refresh)
+            ):
                 clear_session_cookies(response, self.settings)
             return response
         data = reply.get("data")

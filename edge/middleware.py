@@ -43,7 +43,9 @@ def _as_api_error(exc: Exception) -> ApiError:
     raise exc
 
 
-def build_middleware(gateway_key: web.AppKey[Gateway], max_header_bytes: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+def build_middleware(
+    gateway_key: web.AppKey[Gateway], max_header_bytes: int
+) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -65,12 +67,14 @@ def build_middleware(gateway_key: web.AppKey[Gateway], max_header_bytes: int) ->
                 response = await handler(request)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - mapped below; the unknown ones are logged
+        except Exception as exc:
             try:
                 response = error_response(_as_api_error(exc), request_id)
             except Exception:
                 log.exception("unhandled error", extra={"request_id": request_id})
-                response = error_response(ApiError(ErrorCode.INTERNAL, "internal error"), request_id)
+                response = error_response(
+                    ApiError(ErrorCode.INTERNAL, "internal error"), request_id
+                )
         response.headers["X-Request-ID"] = request_id
         if cors and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -85,7 +89,8 @@ def build_middleware(gateway_key: web.AppKey[Gateway], max_header_bytes: int) ->
                 "request_id": request_id,
                 "method": request.method,
                 "route": request.match_info.route.resource.canonical
-                if request.match_info.route.resource is not None else request.path[:200],
+                if request.match_info.route.resource is not None
+                else request.path[:200],
                 "status": response.status,
                 "tenant": str(claims.tid) if claims else None,
                 "user": str(claims.sub) if claims else None,

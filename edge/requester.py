@@ -172,8 +172,11 @@ class Requester:
                 self._link = await self._connect()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
-                log.warning("broker connect failed; retrying", extra={"error": repr(exc)[:200], "retry_in": delay})
+            except Exception as exc:
+                log.warning(
+                    "broker connect failed; retrying",
+                    extra={"error": repr(exc)[:200], "retry_in": delay},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -182,4 +185,3 @@ class Requester:
             self._connected.set()
             log.info("broker connected")
             await self._lost.wait()
-

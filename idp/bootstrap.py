@@ -23,7 +23,9 @@ def _dsn(url: URL, database: str | None = None) -> str:
     return plain.render_as_string(hide_password=False)
 
 
-async def _ensure_role(conn: asyncpg.Connection, name: str, password: str | None, *, owner: bool) -> None:
+async def _ensure_role(
+    conn: asyncpg.Connection, name: str, password: str | None, *, owner: bool
+) -> None:
     # The application role must never bypass RLS nor be a superuser, even if it existed.
     attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE " + (
         "BYPASSRLS" if owner else "NOBYPASSRLS"
@@ -36,7 +38,9 @@ async def _ensure_role(conn: asyncpg.Connection, name: str, password: str | None
     await conn.execute(statement)
     if password:
         await conn.execute(
-            await conn.fetchval("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", name, password)
+            await conn.fetchval(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", name, password
+            )
         )
 
 
@@ -45,19 +49,28 @@ async def create_roles_and_database(settings: Settings) -> bool:
     admin = asyncpg_url(settings.admin_database_url)
     owner = asyncpg_url(settings.owner_database_url)
     app = asyncpg_url(settings.database_url)
-    assert owner.username and app.username and app.database
+    assert owner.username
+    assert app.username
+    assert app.database
     try:
         conn = await asyncpg.connect(_dsn(admin), timeout=5)
-    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError,
-            asyncpg.InvalidCatalogNameError) as exc:
-        log.warning("no admin access at %s (%s): assuming roles and database exist",
-                    redact(settings.admin_database_url), exc)
+    except (
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidPasswordError,
+        asyncpg.InvalidCatalogNameError,
+    ) as exc:
+        log.warning(
+            "no admin access at %s (%s): assuming roles and database exist",
+            redact(settings.admin_database_url),
+            exc,
+        )
         return False
     except OSError as exc:
         raise ServiceUnreachable("PostgreSQL", settings.admin_database_url, str(exc)) from None
     try:
         can = await conn.fetchval(
-            "SELECT rolsuper OR (rolcreaterole AND rolcreatedb) FROM pg_roles WHERE rolname = current_user"
+            "SELECT rolsuper OR (rolcreaterole AND rolcreatedb) FROM pg_roles"
+            " WHERE rolname = current_user"
         )
         if not can:
             log.warning("%s may not create roles: assuming they exist", admin.username)
@@ -66,12 +79,18 @@ async def create_roles_and_database(settings: Settings) -> bool:
         await _ensure_role(conn, app.username, app.password, owner=False)
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", app.database):
             await conn.execute(
-                await conn.fetchval("SELECT format('CREATE DATABASE %I OWNER %I', $1::text, $2::text)",
-                                    app.database, owner.username)
+                await conn.fetchval(
+                    "SELECT format('CREATE DATABASE %I OWNER %I', $1::text, $2::text)",
+                    app.database,
+                    owner.username,
+                )
             )
         await conn.execute(
-            await conn.fetchval("SELECT format('GRANT CONNECT ON DATABASE %I TO %I', $1::text, $2::text)",
-                                app.database, app.username)
+            await conn.fetchval(
+                "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', $1::text, $2::text)",
+                app.database,
+                app.username,
+            )
         )
     finally:
         await conn.close()
@@ -79,7 +98,9 @@ async def create_roles_and_database(settings: Settings) -> bool:
     conn = await asyncpg.connect(_dsn(admin, database=app.database), timeout=5)
     try:
         await conn.execute(
-            await conn.fetchval("SELECT format('ALTER SCHEMA public OWNER TO %I', $1::text)", owner.username)
+            await conn.fetchval(
+                "SELECT format('ALTER SCHEMA public OWNER TO %I', $1::text)", owner.username
+            )
         )
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     finally:
@@ -99,4 +120,4 @@ async def migrate(settings: Settings) -> None:
     """Bootstrap roles and database, then ``alembic upgrade head`` as the owner."""
     await create_roles_and_database(settings)
     await check_postgres(settings.owner_database_url)
-    await asyncio.to_thread(command.upgrade, alembic_config(settings), "head")
+    await asyncio.to_thread(command.upgrade, alembic_config(settings), "heads")

@@ -26,8 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("edge", help="run the HTTP edge")
     worker = commands.add_parser("worker", help="run workers consuming the request queues")
     worker.add_argument("--families", type=_families, default=FAMILIES)
-    worker.add_argument("--concurrency", type=int, default=None,
-                        help="messages in flight per family (default WORKER_PREFETCH)")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="messages in flight per family (default WORKER_PREFETCH)",
+    )
     commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
     dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
     dev.add_argument("--workers", type=int, default=1, help="worker processes")

@@ -1,6 +1,5 @@
 """Reachability checks that turn a dead service into one clear line (SPEC 2)."""
 
-import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -8,10 +7,11 @@ import asyncpg
 from redis.asyncio import Redis
 
 HOW_TO_START = {
-    "PostgreSQL": "start it (e.g. `pg_ctlcluster 15 main start`) or run `docker compose up -d postgres`",
-    "Redis": "start it (e.g. `redis-server --daemonize yes`) or run `docker compose up -d redis`",
-    "RabbitMQ": "start it (e.g. `rabbitmq-server -detached`) or run `docker compose up -d rabbitmq`",
+    "PostgreSQL": "start it (`pg_ctlcluster 15 main start`) or `docker compose up -d postgres`",
+    "Redis": "start it (`redis-server --daemonize yes`) or `docker compose up -d redis`",
+    "RabbitMQ": "start it (`rabbitmq-server -detached`) or `docker compose up -d rabbitmq`",
 }
+CONNECT_SECONDS = 5.0
 
 
 class ServiceUnreachable(Exception):
@@ -36,28 +36,30 @@ def _reason(exc: BaseException) -> str:
     return text[:160]
 
 
-async def check_postgres(url: str, timeout: float = 5.0) -> None:
+async def check_postgres(url: str) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
-        conn = await asyncpg.connect(dsn, timeout=timeout)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        conn = await asyncpg.connect(dsn, timeout=CONNECT_SECONDS)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise ServiceUnreachable("PostgreSQL", url, _reason(exc)) from None
     await conn.close()
 
 
-async def check_redis(url: str, timeout: float = 5.0) -> None:
-    client: Redis = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+async def check_redis(url: str) -> None:
+    client: Redis = Redis.from_url(
+        url, socket_connect_timeout=CONNECT_SECONDS, socket_timeout=CONNECT_SECONDS
+    )
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not reachable"
+    except Exception as exc:
         raise ServiceUnreachable("Redis", url, _reason(exc)) from None
     finally:
         await client.aclose()
 
 
-async def check_amqp(url: str, timeout: float = 5.0) -> None:
+async def check_amqp(url: str) -> None:
     try:
-        conn = await aio_pika.connect(url, timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - aiormq raises many unrelated types
+        conn = await aio_pika.connect(url, timeout=CONNECT_SECONDS)
+    except Exception as exc:
         raise ServiceUnreachable("RabbitMQ", url, _reason(exc)) from None
     await conn.close()

@@ -122,7 +122,7 @@ def asyncpg_url(url: str) -> URL:
 def load_settings() -> Settings:
     """Read the environment; on a bad configuration print one line and exit."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {_short(err)}"

@@ -6,7 +6,6 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 
 from contracts.actions import (
-    ACTIONS,
     EXCHANGE_DLX,
     EXCHANGE_EVENTS,
     EXCHANGE_RPC,
@@ -14,6 +13,7 @@ from contracts.actions import (
     QUEUE_DEAD,
     family_queue,
 )
+from contracts.catalog import ACTIONS
 from idp.settings import Settings
 
 DEAD_LETTER_TTL_MS = 7 * 24 * 3600 * 1000

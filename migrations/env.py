@@ -12,12 +12,14 @@ config = context.config
 
 
 def _target() -> tuple[str, str]:
-    url = config.attributes.get("url")
-    app_role = config.attributes.get("app_role")
+    url: str | None = config.attributes.get("url")
+    app_role: str | None = config.attributes.get("app_role")
     if url is None or app_role is None:
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
         url = url or settings.owner_database_url
         app_role = app_role or asyncpg_url(settings.database_url).username
+    if app_role is None:
+        raise SystemExit("DATABASE_URL names no user: the application role is unknown")
     return url, app_role
 
 

@@ -15,7 +15,7 @@ from contracts.actions import family_queue
 from idp.preflight import check_amqp, check_postgres, check_redis
 from idp.runner import run_async
 from idp.settings import Settings
-from idp.topology import declare_topology, request_queue_arguments
+from idp.topology import declare_topology
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
@@ -43,12 +43,8 @@ def build_broker(
     )
     for family in families:
         broker.subscriber(
-            RabbitQueue(
-                family_queue(family),
-                durable=True,
-                declare=False,
-                arguments=request_queue_arguments(settings),  # type: ignore[arg-type]
-            ),
+            # Declared (with its arguments and bindings) by idp.topology before start.
+            RabbitQueue(family_queue(family), declare=False),
             channel=Channel(prefetch_count=concurrency),
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,

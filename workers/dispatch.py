@@ -94,11 +94,17 @@ async def _run(
     except TokenError as exc:
         return error_reply(exc.code, str(exc)), call
     except DomainError as exc:
-        return error_reply(exc.code, exc.message, details=exc.details, retry_after=exc.retry_after), call
+        return error_reply(
+            exc.code, exc.message, details=exc.details, retry_after=exc.retry_after
+        ), call
     except Exception as exc:
         if _is_transient(exc):
-            log.warning("dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]})
-            return error_reply(ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later"), call
+            log.warning(
+                "dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]}
+            )
+            return error_reply(
+                ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later"
+            ), call
         if not _is_last_delivery(message, runtime.settings):
             log.exception("handler failed; redelivering", extra={"routing_key": key})
             raise Redeliver from exc
@@ -108,13 +114,17 @@ async def _run(
     return ReplyOk(data=data), call
 
 
-async def dispatch(router: FamilyRouter, runtime: Runtime, message: AbstractIncomingMessage) -> None:
+async def dispatch(
+    router: FamilyRouter, runtime: Runtime, message: AbstractIncomingMessage
+) -> None:
     """Serve one request message: reply exactly once, then ack (or requeue, or dead-letter)."""
     started = time.perf_counter()
     call = Call(
         request_id=_header(message, "x-request-id") or str(uuid.uuid4()),
         message_id=message.message_id,
-        client=Client(ip=_header(message, "x-client-ip"), user_agent=_header(message, "x-user-agent")),
+        client=Client(
+            ip=_header(message, "x-client-ip"), user_agent=_header(message, "x-user-agent")
+        ),
     )
     try:
         reply, call = await _run(router, runtime, message, call)
@@ -161,4 +171,6 @@ async def _publish_reply(
 def _encode(reply: ReplyOk | ReplyError) -> bytes:
     if isinstance(reply, ReplyOk):
         return orjson.dumps({"ok": True, "data": reply.data})
-    return orjson.dumps({"ok": False, "error": reply.error.model_dump(mode="json", exclude_none=True)})
+    return orjson.dumps(
+        {"ok": False, "error": reply.error.model_dump(mode="json", exclude_none=True)}
+    )

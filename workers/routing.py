@@ -1,11 +1,15 @@
-"""One router per family: routing key to handler, with the action's contract attached."""
+"""One router per family: routing key to handler, with the action's contract attached.
+
+Every family answers its readiness ping (``<family>.ping``) without a handler of its own.
+"""
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.actions import Action
+from contracts.actions import PING, Action
+from contracts.base import Empty, Pong
 from workers.context import Call
 from workers.runtime import Runtime
 
@@ -16,6 +20,11 @@ class FamilyRouter:
     def __init__(self, family: str) -> None:
         self.family = family
         self.routes: dict[str, tuple[Action, Handler]] = {}
+
+        async def ping(request: Empty, call: Call, runtime: Runtime) -> Pong:
+            return Pong(family=family)
+
+        self.routes[PING[family].key] = (PING[family], ping)
 
     def handles(self, action: Action) -> Callable[[Handler], Handler]:
         if action.family != self.family:

@@ -31,10 +31,14 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
         db = Database.connect(settings)
-        redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        redis: Redis = Redis.from_url(
+            settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
         hasher = PasswordHasher(settings)
         tokens = TokenCodec(settings)
-        revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
+        revocations = RevocationStore(
+            redis, settings.access_token_ttl + settings.jwt_leeway_seconds
+        )
         return cls(
             settings=settings,
             db=db,
@@ -42,8 +46,12 @@ class Runtime:
             hasher=hasher,
             authenticator=Authenticator(tokens, revocations),
             auth=AuthService(
-                settings=settings, db=db, hasher=hasher, tokens=tokens,
-                revocations=revocations, clock=clock,
+                settings=settings,
+                db=db,
+                hasher=hasher,
+                tokens=tokens,
+                revocations=revocations,
+                clock=clock,
             ),
         )
 

@@ -17,14 +17,14 @@ def bearer_token(header: str | None) -> str | None:
 
 class Authenticator:
     def __init__(self, codec: TokenCodec, revocations: RevocationStore) -> None:
-        self._codec = codec
+        self.codec = codec
         self._revocations = revocations
 
     async def authenticate(self, token: str | None) -> AccessClaims:
         """The claims of a valid, unrevoked access token; raises TokenError otherwise."""
         if token is None:
             raise TokenError(ErrorCode.UNAUTHENTICATED, "authentication required")
-        claims = self._codec.verify_access(token)
+        claims = self.codec.verify_access(token)
         if await self._revocations.is_revoked(claims.sid):
             raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
         return claims

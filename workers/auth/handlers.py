@@ -1,19 +1,13 @@
 """Message entry points of the auth family."""
 
-from contracts import actions
-from contracts.auth import LoginRequest, LoginResult, Me, Pong, RefreshRequest, SignupRequest
+from contracts import auth as actions
+from contracts.auth import LoginRequest, LoginResult, Me, RefreshRequest, SignupRequest
 from contracts.base import Empty
 from workers.context import Call
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
 
 router = FamilyRouter("auth")
-
-
-@router.handles(actions.PING["auth"])
-async def ping(request: Empty, call: Call, runtime: Runtime) -> Pong:
-    """Answer the readiness probe."""
-    return Pong(family="auth")
 
 
 @router.handles(actions.AUTH_SIGNUP)

@@ -98,7 +98,9 @@ async def rotate(
     )
 
 
-async def revoke(uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: str) -> list[UUID]:
+async def revoke(
+    uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: str
+) -> list[UUID]:
     """End the given sessions; returns those that were still live."""
     if not session_ids:
         return []

@@ -45,7 +45,8 @@ def check_new_password(password: str, email: str, field: str) -> None:
     """SPEC 4.5's rules beyond the length the contract already enforces."""
     if password.casefold() == email.casefold():
         raise InvalidRequest(
-            "password rejected", details=[FieldError(field=field, message="must not equal the email")]
+            "password rejected",
+            details=[FieldError(field=field, message="must not equal the email")],
         )
 
 
@@ -93,12 +94,27 @@ class AuthService:
                 )
                 user = await users.user_by_id(uow, user_id)
                 assert user is not None
-                await audit(uow, call, tenant_id=tenant_id, action="tenant.created",
-                            actor_id=user_id, target_type="tenant", target_id=tenant_id)
-                await emit(uow, tenant_id=tenant_id, event_type="tenant.created",
-                           data={"tenant": tenant.model_dump(mode="json")})
-                await emit(uow, tenant_id=tenant_id, event_type="user.created",
-                           data={"user": user.view.model_dump(mode="json")})
+                await audit(
+                    uow,
+                    call,
+                    tenant_id=tenant_id,
+                    action="tenant.created",
+                    actor_id=user_id,
+                    target_type="tenant",
+                    target_id=tenant_id,
+                )
+                await emit(
+                    uow,
+                    tenant_id=tenant_id,
+                    event_type="tenant.created",
+                    data={"tenant": tenant.model_dump(mode="json")},
+                )
+                await emit(
+                    uow,
+                    tenant_id=tenant_id,
+                    event_type="user.created",
+                    data={"user": user.view.model_dump(mode="json")},
+                )
                 pair = await self._open_session(uow, user, call.client, now)
         except IntegrityError:
             raise Conflict("this slug is taken") from None
@@ -128,10 +144,21 @@ class AuthService:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
             tenant = await users.get_tenant(uow, tenant_id)
             assert tenant is not None
-            await audit(uow, call, tenant_id=tenant_id, action="auth.login_succeeded",
-                        actor_id=user.view.id, target_type="user", target_id=user.view.id)
-            await emit(uow, tenant_id=tenant_id, event_type="auth.login_succeeded",
-                       data={"user_id": str(user.view.id), "ip": call.client.ip})
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="auth.login_succeeded",
+                actor_id=user.view.id,
+                target_type="user",
+                target_id=user.view.id,
+            )
+            await emit(
+                uow,
+                tenant_id=tenant_id,
+                event_type="auth.login_succeeded",
+                data={"user_id": str(user.view.id), "ip": call.client.ip},
+            )
             pair = await self._open_session(uow, user, call.client, now)
         return self._result(_Opened(user, tenant, pair))
 
@@ -167,18 +194,27 @@ class AuthService:
                 presented == session.previous_hash
                 and session.rotated_at is not None
                 and session.grace_blob is not None
-                and now - session.rotated_at <= timedelta(seconds=self._settings.refresh_reuse_grace_seconds)
+                and now - session.rotated_at
+                <= timedelta(seconds=self._settings.refresh_reuse_grace_seconds)
             )
-            child = grace.unseal(request.refresh_token, claims.sid, session.grace_blob) if in_grace else None
-            if child is not None and session.grace_blob is not None:
+            blob = session.grace_blob if in_grace else None
+            child = grace.unseal(request.refresh_token, claims.sid, blob) if blob else None
+            if child is not None:
                 user = await users.user_by_id(uow, claims.sub)
                 tenant = await users.get_tenant(uow, claims.tid)
                 if user is None or tenant is None:
                     raise Unauthenticated("session has ended")
                 return self._result(_Opened(user, tenant, child))
             # A spent token outside the grace window: the token family is compromised.
-            await self._end_sessions(uow, call, claims.tid, [claims.sid], claims.sub,
-                                     reason="refresh_token_reused", now=now)
+            await self._end_sessions(
+                uow,
+                call,
+                claims.tid,
+                [claims.sid],
+                claims.sub,
+                reason="refresh_token_reused",
+                now=now,
+            )
         # Reached only on reuse, after the revocation has committed.
         raise RefreshTokenReused()
 
@@ -186,8 +222,9 @@ class AuthService:
         """End the caller's session: its refresh and access tokens stop working at once."""
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
-            await self._end_sessions(uow, call, caller.tid, [caller.sid], caller.sub,
-                                     reason="logout", now=self._clock())
+            await self._end_sessions(
+                uow, call, caller.tid, [caller.sid], caller.sub, reason="logout", now=self._clock()
+            )
 
     async def me(self, call: Call) -> Me:
         caller = call.caller
@@ -196,8 +233,9 @@ class AuthService:
             tenant = await users.get_tenant(uow, caller.tid)
         if user is None or tenant is None:
             raise Unauthenticated("account no longer exists")
-        return Me(user=user.view, tenant=tenant, role=user.view.role,
-                  permissions=sorted(user.permissions))
+        return Me(
+            user=user.view, tenant=tenant, role=user.view.role, permissions=sorted(user.permissions)
+        )
 
     async def _end_sessions(
         self,
@@ -215,17 +253,40 @@ class AuthService:
         # and the caller learns it; tokens are never left valid after a "success".
         await self._revocations.revoke(ended)
         for sid in ended:
-            await audit(uow, call, tenant_id=tenant_id, action="session.revoked", actor_id=actor_id,
-                        target_type="session", target_id=sid, data={"reason": reason})
-            await emit(uow, tenant_id=tenant_id, event_type="session.revoked",
-                       data={"session_id": str(sid), "reason": reason})
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="session.revoked",
+                actor_id=actor_id,
+                target_type="session",
+                target_id=sid,
+                data={"reason": reason},
+            )
+            await emit(
+                uow,
+                tenant_id=tenant_id,
+                event_type="session.revoked",
+                data={"session_id": str(sid), "reason": reason},
+            )
 
     async def _record_failed_login(self, tenant_id: UUID, user: UserRecord, call: Call) -> None:
         async with self._db.transaction(tenant_id) as uow:
-            await audit(uow, call, tenant_id=tenant_id, action="auth.login_failed",
-                        actor_id=None, target_type="user", target_id=user.view.id)
-            await emit(uow, tenant_id=tenant_id, event_type="auth.login_failed",
-                       data={"user_id": str(user.view.id), "ip": call.client.ip})
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="auth.login_failed",
+                actor_id=None,
+                target_type="user",
+                target_id=user.view.id,
+            )
+            await emit(
+                uow,
+                tenant_id=tenant_id,
+                event_type="auth.login_failed",
+                data={"user_id": str(user.view.id), "ip": call.client.ip},
+            )
 
     async def _open_session(
         self, uow: UnitOfWork, user: UserRecord, client: Client, now: datetime
@@ -244,8 +305,12 @@ class AuthService:
             user_agent=client.user_agent,
             ip=client.ip,
         )
-        await emit(uow, tenant_id=user.view.tenant_id, event_type="session.created",
-                   data={"session_id": str(session_id), "user_id": str(user.view.id)})
+        await emit(
+            uow,
+            tenant_id=user.view.tenant_id,
+            event_type="session.created",
+            data={"session_id": str(session_id), "user_id": str(user.view.id)},
+        )
         return pair
 
     def _issue(self, user: UserRecord, session_id: UUID, session_ends_at: datetime) -> TokenPair:

@@ -34,7 +34,9 @@ _USER_COLUMNS = (
     roles.c.name.label("role"),
     roles.c.permissions,
 )
-_USER_JOIN = users.join(roles, (roles.c.id == users.c.role_id) & (roles.c.tenant_id == users.c.tenant_id))
+_USER_JOIN = users.join(
+    roles, (roles.c.id == users.c.role_id) & (roles.c.tenant_id == users.c.tenant_id)
+)
 
 
 def _record(row: Any) -> UserRecord:
@@ -59,7 +61,9 @@ async def tenant_id_by_slug(uow: UnitOfWork, slug: str) -> UUID | None:
     return tenant_id
 
 
-async def insert_tenant(uow: UnitOfWork, *, tenant_id: UUID, slug: str, name: str, now: datetime) -> Tenant:
+async def insert_tenant(
+    uow: UnitOfWork, *, tenant_id: UUID, slug: str, name: str, now: datetime
+) -> Tenant:
     row = (
         await uow.connection.execute(
             insert(tenants)
@@ -71,11 +75,15 @@ async def insert_tenant(uow: UnitOfWork, *, tenant_id: UUID, slug: str, name: st
 
 
 def tenant_view(row: Any) -> Tenant:
-    return Tenant(id=row.id, slug=row.slug, name=row.name, settings=row.settings, created_at=row.created_at)
+    return Tenant(
+        id=row.id, slug=row.slug, name=row.name, settings=row.settings, created_at=row.created_at
+    )
 
 
 async def get_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
-    row = (await uow.connection.execute(select(tenants).where(tenants.c.id == tenant_id))).one_or_none()
+    row = (
+        await uow.connection.execute(select(tenants).where(tenants.c.id == tenant_id))
+    ).one_or_none()
     return tenant_view(row) if row is not None else None
 
 
@@ -109,7 +117,9 @@ async def insert_user(
 
 async def user_by_id(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
     row = (
-        await uow.connection.execute(select(*_USER_COLUMNS).select_from(_USER_JOIN).where(users.c.id == user_id))
+        await uow.connection.execute(
+            select(*_USER_COLUMNS).select_from(_USER_JOIN).where(users.c.id == user_id)
+        )
     ).one_or_none()
     return _record(row) if row is not None else None
 
@@ -125,7 +135,11 @@ async def user_by_email(uow: UnitOfWork, email: str) -> UserRecord | None:
     return _record(row) if row is not None else None
 
 
-async def set_password_hash(uow: UnitOfWork, user_id: UUID, password_hash: str, now: datetime) -> None:
+async def set_password_hash(
+    uow: UnitOfWork, user_id: UUID, password_hash: str, now: datetime
+) -> None:
     await uow.connection.execute(
-        update(users).where(users.c.id == user_id).values(password_hash=password_hash, updated_at=now)
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, updated_at=now)
     )

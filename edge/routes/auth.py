@@ -1,20 +1,7 @@
-"""HTTP routes of SPEC 4.3, each mapped onto one action (routing key) of contracts/."""
+"""HTTP routes of the auth family (SPEC 4.3)."""
 
-from dataclasses import dataclass
-
-from contracts import actions
-from contracts.actions import Action
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRoute:
-    method: str
-    path: str
-    action: Action
-    status: int = 200
-    query: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-
+from contracts import auth as actions
+from edge.routes.model import HttpRoute
 
 ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("POST", "/v1/tenants", actions.AUTH_SIGNUP, status=201, tags=("auth",)),
@@ -25,7 +12,9 @@ ROUTES: tuple[HttpRoute, ...] = (
 )
 
 # Actions whose result opens or rotates a session: tokens go to cookies in cookie mode.
-SESSION_RESULTS = frozenset({actions.AUTH_SIGNUP.key, actions.AUTH_LOGIN.key, actions.AUTH_REFRESH.key})
+SESSION_RESULTS = frozenset(
+    {actions.AUTH_SIGNUP.key, actions.AUTH_LOGIN.key, actions.AUTH_REFRESH.key}
+)
 # Actions that end the caller's session: cookies are cleared.
 SESSION_ENDS = frozenset({actions.AUTH_LOGOUT.key})
 # Actions that take the refresh token from its cookie when the body has none.

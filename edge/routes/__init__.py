@@ -1,0 +1,8 @@
+"""Every HTTP route of SPEC 4.3, family by family."""
+
+from edge.routes import auth
+from edge.routes.model import HttpRoute
+
+ROUTES: tuple[HttpRoute, ...] = (*auth.ROUTES,)
+
+__all__ = ["ROUTES", "HttpRoute"]

@@ -1,0 +1,83 @@
+"""``idp dev``: migrate, then run an edge, workers and (when none is configured) local S3."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from idp.bootstrap import migrate
+from idp.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return True
+        time.sleep(0.3)
+    return False
+
+
+def run_dev(settings: Settings, workers: int) -> None:
+    """Run the whole platform in the foreground until Ctrl-C or SIGTERM."""
+    asyncio.run(migrate(settings))
+    env = dict(os.environ)
+    children: list[subprocess.Popen[bytes]] = []
+    if not settings.s3_endpoint_url:
+        port = _free_port()
+        env["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    for _ in range(workers):
+        children.append(subprocess.Popen([sys.executable, "-m", "idp", "worker"], env=env))
+    children.append(subprocess.Popen([sys.executable, "-m", "idp", "edge"], env=env))
+    base = f"http://{settings.edge_host}:{settings.edge_port}"
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if _wait_ready(f"{base}/readyz", children):
+        print(f"idp is ready: edge {base}  (readyz 200)", flush=True)
+        if "S3_ENDPOINT_URL" in env:
+            print(f"             S3 {env['S3_ENDPOINT_URL']}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+    elif not stopping:
+        print("idp: the platform did not become ready; see the logs above", file=sys.stderr)
+        stopping = True
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in reversed(children):
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()

@@ -1,0 +1,40 @@
+"""Session-wide set-up: test service URLs, and real services for the tiers that need them."""
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from idp.settings import Settings
+from tests.support.env import apply_test_environment, ensure_vhost, require_services
+
+apply_test_environment()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = str(item.path)
+        if "/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        elif "/e2e/" in path:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def _containers() -> Iterator[None]:
+    from tests.support.env import containers_if_requested
+
+    with containers_if_requested():
+        yield
+
+
+@pytest.fixture(scope="session")
+def settings(_containers: None) -> Settings:
+    """Settings of the services under test; the database is migrated to the latest revision."""
+    from idp.bootstrap import migrate
+
+    settings = Settings()
+    ensure_vhost(settings.amqp_url)
+    require_services(settings)
+    asyncio.run(migrate(settings))
+    return settings

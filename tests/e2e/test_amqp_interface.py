@@ -1,0 +1,84 @@
+"""Other systems on the broker: same contracts, same tokens, and nothing more (SPEC 5)."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import aiohttp
+import orjson
+import pytest
+
+from contracts.actions import EXCHANGE_RPC
+from edge.requester import Requester
+from idp.settings import Settings
+from tests.e2e.conftest import signup
+from tests.support.platform import Platform
+
+
+@pytest.fixture
+async def amqp(platform: Platform, settings: Settings) -> AsyncIterator[Requester]:
+    requester = Requester(settings)
+    await requester.start()
+    yield requester
+    await requester.stop()
+
+
+async def test_a_valid_bearer_token_works_over_amqp(
+    amqp: Requester, http: aiohttp.ClientSession
+) -> None:
+    owner = await signup(http)
+    reply = await amqp.call(
+        "auth.me", {}, headers={"authorization": f"Bearer {owner['access_token']}"}
+    )
+    assert reply["ok"] is True
+    assert reply["data"]["user"]["id"] == owner["user"]["id"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer forged.token.value", "Basic abc"])
+async def test_workers_verify_the_token_themselves(
+    amqp: Requester, authorization: str | None
+) -> None:
+    headers = {"authorization": authorization} if authorization else {}
+    reply = await amqp.call("auth.me", {}, headers=headers)
+    assert reply == {
+        "ok": False,
+        "error": {"code": "unauthenticated", "message": reply["error"]["message"], "status": 401},
+    }
+
+
+async def test_invalid_requests_get_an_error_reply_with_details(amqp: Requester) -> None:
+    reply = await amqp.call("auth.login", {"tenant": "x", "email": 3}, headers={})
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "invalid_request"
+    assert reply["error"]["status"] == 400
+    assert {d["field"] for d in reply["error"]["details"]} >= {"tenant", "email", "password"}
+
+
+async def test_a_non_json_body_still_gets_a_reply(settings: Settings, platform: Platform) -> None:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        exchange = await channel.get_exchange(EXCHANGE_RPC)
+        correlation_id = uuid.uuid4().hex
+        await exchange.publish(
+            aio_pika.Message(b"\xff not json", correlation_id=correlation_id,
+                             reply_to=replies.name, type="auth.login", message_id=correlation_id),
+            routing_key="auth.login",
+        )
+        message = await _first(replies)
+        assert message.correlation_id == correlation_id
+        body: dict[str, Any] = orjson.loads(message.body)
+    assert body["ok"] is False
+    assert body["error"]["code"] == "invalid_request"
+
+
+async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
+    for _ in range(100):
+        message = await queue.get(fail=False, no_ack=True)
+        if message is not None:
+            return message
+        await asyncio.sleep(0.05)
+    raise AssertionError("no reply within 5 s")

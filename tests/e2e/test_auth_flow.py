@@ -1,0 +1,212 @@
+"""Sign-up, login (cookie and bearer), me, refresh, logout, through real processes."""
+
+import asyncio
+from http.cookies import SimpleCookie
+from typing import Any
+
+import aiohttp
+
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.support.platform import Platform
+
+
+def _cookies(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    jar: dict[str, Any] = {}
+    for header in response.headers.getall("Set-Cookie", []):
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            jar[name] = (morsel, header)
+    return jar
+
+
+async def _login(
+    http: aiohttp.ClientSession, slug: str, email: str, **kw: Any
+) -> aiohttp.ClientResponse:
+    return await http.post(
+        "/v1/auth/login", json={"tenant": slug, "email": email, "password": PASSWORD}, **kw
+    )
+
+
+async def test_signup_in_bearer_mode_returns_tokens_and_me_answers(
+    http: aiohttp.ClientSession,
+) -> None:
+    result = await signup(http)
+    assert result["token_type"] == "Bearer"
+    assert result["expires_in"] == 900
+    assert result["user"]["role"] == "owner"
+    assert result["user"]["status"] == "active"
+    async with http.get("/v1/auth/me", headers=bearer(result["access_token"])) as response:
+        assert response.status == 200
+        me = await response.json()
+    assert me["user"]["id"] == result["user"]["id"]
+    assert me["tenant"]["slug"] == result["tenant"]["slug"]
+    assert me["role"] == "owner"
+    assert len(me["permissions"]) == 14
+    assert me["permissions"] == sorted(me["permissions"])
+
+
+async def test_a_taken_slug_is_a_conflict(http: aiohttp.ClientSession) -> None:
+    first = await signup(http)
+    body = {
+        "slug": first["tenant"]["slug"],
+        "name": "Other",
+        "owner": {"email": "x@example.com", "password": PASSWORD, "name": "X"},
+    }
+    async with http.post("/v1/tenants", json=body) as response:
+        await assert_error(response, 409, "conflict")
+
+
+async def test_cookie_login_sets_exactly_the_spec_cookies_and_no_tokens_in_body(
+    http: aiohttp.ClientSession,
+) -> None:
+    tenant = await signup(http)
+    async with await _login(http, tenant["tenant"]["slug"], "owner@example.com") as response:
+        assert response.status == 200
+        body = await response.json()
+        cookies = _cookies(response)
+    assert "access_token" not in body
+    assert "refresh_token" not in body
+    assert set(cookies) == {"__Host-idp_access", "__Secure-idp_refresh"}
+    access, access_header = cookies["__Host-idp_access"]
+    refresh, refresh_header = cookies["__Secure-idp_refresh"]
+    assert access["path"] == "/"
+    assert access["max-age"] == "900"
+    assert access["samesite"] == "Lax"
+    assert access["httponly"]
+    assert access["secure"]
+    assert "Domain" not in access_header
+    assert refresh["path"] == "/v1/auth"
+    assert refresh["max-age"] == str(7 * 24 * 3600)
+    assert refresh["samesite"] == "Strict"
+    assert refresh["httponly"]
+    assert refresh["secure"]
+    assert "Domain" not in refresh_header
+
+
+async def test_cookie_session_me_refresh_and_logout_with_csrf(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    tenant = await signup(http)
+    async with await _login(http, tenant["tenant"]["slug"], "owner@example.com") as response:
+        cookies = _cookies(response)
+    access = cookies["__Host-idp_access"][0].value
+    refresh = cookies["__Secure-idp_refresh"][0].value
+    async with http.get("/v1/auth/me", headers={"Cookie": f"__Host-idp_access={access}"}) as r:
+        assert r.status == 200
+    cross_site = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": "https://evil.example"}
+    async with http.post("/v1/auth/refresh", headers=cross_site) as r:
+        await assert_error(r, 403, "csrf_rejected")
+    same_site = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": platform.url}
+    async with http.post("/v1/auth/refresh", headers=same_site) as r:
+        assert r.status == 200
+        rotated = _cookies(r)
+    new_access = rotated["__Host-idp_access"][0].value
+    assert new_access != access
+    async with http.post(
+        "/v1/auth/logout", headers={"Cookie": f"__Host-idp_access={new_access}"}
+    ) as r:
+        await assert_error(r, 403, "csrf_rejected")
+    headers = {"Cookie": f"__Host-idp_access={new_access}", "Referer": f"{platform.url}/app"}
+    async with http.post("/v1/auth/logout", headers=headers) as r:
+        assert r.status == 204
+        cleared = _cookies(r)
+    assert cleared["__Host-idp_access"][0]["max-age"] == "0"
+    assert cleared["__Secure-idp_refresh"][0]["max-age"] == "0"
+    async with http.get("/v1/auth/me", headers={"Cookie": f"__Host-idp_access={new_access}"}) as r:
+        await assert_error(r, 401, "unauthenticated")
+
+
+async def test_every_login_failure_is_the_same_401(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http)
+    slug = tenant["tenant"]["slug"]
+    attempts = [
+        {"tenant": "no-such-tenant-xyz", "email": "owner@example.com", "password": PASSWORD},
+        {"tenant": slug, "email": "nobody@example.com", "password": PASSWORD},
+        {"tenant": slug, "email": "owner@example.com", "password": "wrong password!"},
+    ]
+    messages = set()
+    for body in attempts:
+        async with http.post("/v1/auth/login", json=body) as response:
+            error = await assert_error(response, 401, "invalid_credentials")
+            messages.add(error["message"])
+    assert len(messages) == 1
+
+
+async def test_emails_are_matched_case_insensitively_at_login(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http, email="Mixed.Case@Example.com")
+    headers = {"X-Auth-Mode": "bearer"}
+    async with await _login(
+        http, tenant["tenant"]["slug"], "mixed.case@example.COM", headers=headers
+    ) as r:
+        assert r.status == 200
+
+
+async def test_refresh_rotates_and_a_spent_token_is_refused(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http)
+    headers = {"X-Auth-Mode": "bearer"}
+
+    async def refresh(token: str) -> aiohttp.ClientResponse:
+        return await http.post("/v1/auth/refresh", json={"refresh_token": token}, headers=headers)
+
+    rt0 = tenant["refresh_token"]
+    async with await refresh(rt0) as r:
+        assert r.status == 200
+        first = await r.json()
+    assert first["refresh_token"] != rt0
+    assert first["access_token"] != tenant["access_token"]
+    async with await refresh(first["refresh_token"]) as r:
+        assert r.status == 200
+        second = await r.json()
+    # rt0 is now two rotations old: outside any grace, it is reuse.
+    async with await refresh(rt0) as r:
+        await assert_error(r, 401, "refresh_token_reused")
+    # Reuse ended the whole session: the newest pair is dead too, at once.
+    async with await refresh(second["refresh_token"]) as r:
+        await assert_error(r, 401)
+    async with http.get("/v1/auth/me", headers=bearer(second["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+
+
+async def test_parallel_refreshes_with_one_token_get_one_child(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http)
+    headers = {"X-Auth-Mode": "bearer"}
+
+    async def refresh() -> dict[str, Any]:
+        async with http.post(
+            "/v1/auth/refresh", json={"refresh_token": tenant["refresh_token"]}, headers=headers
+        ) as r:
+            assert r.status == 200, await r.text()
+            result: dict[str, Any] = await r.json()
+            return result
+
+    results = await asyncio.gather(*(refresh() for _ in range(4)))
+    assert len({r["refresh_token"] for r in results}) == 1
+    assert len({r["access_token"] for r in results}) == 1
+
+
+async def test_logout_ends_the_session_at_once(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http)
+    access = tenant["access_token"]
+    async with http.post("/v1/auth/logout", headers=bearer(access)) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=bearer(access)) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": tenant["refresh_token"]},
+        headers={"X-Auth-Mode": "bearer"},
+    ) as r:
+        await assert_error(r, 401)
+
+
+async def test_other_sessions_survive_one_logout(http: aiohttp.ClientSession) -> None:
+    tenant = await signup(http)
+    async with await _login(
+        http, tenant["tenant"]["slug"], "owner@example.com", headers={"X-Auth-Mode": "bearer"}
+    ) as r:
+        second = await r.json()
+    async with http.post("/v1/auth/logout", headers=bearer(tenant["access_token"])) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=bearer(second["access_token"])) as r:
+        assert r.status == 200

@@ -1,0 +1,50 @@
+"""An edge with no worker behind it: not ready, and requests end within their budget."""
+
+import time
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from idp.settings import Settings
+from tests.e2e.conftest import assert_error
+from tests.support.env import ensure_vhost
+from tests.support.platform import Platform
+
+BUDGET = 2.0
+
+
+@pytest.fixture(scope="module")
+def lonely_edge(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    amqp_url = settings.amqp_url.rstrip("/").rsplit("/", 1)[0] + "/idp-test-noworker"
+    ensure_vhost(amqp_url)
+    platform = Platform(
+        log_dir=tmp_path_factory.mktemp("lonely"),
+        env={
+            "AMQP_URL": amqp_url,
+            "REQUEST_TIMEOUT_SECONDS": str(BUDGET),
+            "READINESS_TIMEOUT_SECONDS": "0.5",
+        },
+    )
+    platform.start_edge()
+    platform.wait_ready("/healthz")
+    yield platform
+    assert platform.stop() == {"edge-0": 0}
+
+
+async def test_readyz_is_503_and_requests_end_within_the_budget(lonely_edge: Platform) -> None:
+    async with aiohttp.ClientSession(base_url=lonely_edge.url) as http:
+        async with http.get("/readyz") as response:
+            assert response.status == 503
+            body = await response.json()
+        assert body["families"] == dict.fromkeys(("auth", "users", "roles", "files"), "unavailable")
+        started = time.monotonic()
+        async with http.post(
+            "/v1/auth/login",
+            json={"tenant": "acme", "email": "a@example.com", "password": "whatever"},
+        ) as response:
+            error = await assert_error(response, response.status)
+        elapsed = time.monotonic() - started
+    assert response.status in {503, 504}
+    assert error["code"] in {"unavailable", "timeout"}
+    assert elapsed < BUDGET + 1.0

@@ -1,0 +1,39 @@
+"""Real PostgreSQL (as the application role), Redis and RabbitMQ for integration tests."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from contracts.auth import LoginResult, OwnerIn, SignupRequest
+from idp.settings import Settings
+from workers.context import Call, Client
+from workers.runtime import Runtime
+from workers.uow import Database
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = Runtime.open(settings)
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture(scope="session")
+def db(runtime: Runtime) -> Database:
+    """The workers' database handle: connected as the application role, RLS applies."""
+    return runtime.db
+
+
+def a_call() -> Call:
+    return Call(request_id=str(uuid.uuid4()), message_id=None, client=Client(ip="127.0.0.1"))
+
+
+async def new_tenant(runtime: Runtime, email: str = "owner@example.com") -> LoginResult:
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    request = SignupRequest(
+        slug=slug,
+        name=f"Tenant {slug}",
+        owner=OwnerIn(email=email, password="a long enough passphrase", name="Owner"),
+    )
+    return await runtime.auth.signup(request, a_call())

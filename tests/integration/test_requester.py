@@ -1,0 +1,136 @@
+"""The edge's requester against the real broker: budget, unroutable, late replies, loss."""
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator
+
+import aio_pika
+import orjson
+import pytest
+
+from contracts.actions import family_queue
+from edge.requester import Requester, RpcTimeout, RpcUnavailable
+from idp.settings import Settings
+from tests.support.env import ensure_vhost
+
+VHOST = "idp-test-rpc"
+
+
+@pytest.fixture(scope="module")
+def rpc_settings(settings: Settings) -> Settings:
+    url = settings.amqp_url.rstrip("/").rsplit("/", 1)[0] + f"/{VHOST}"
+    ensure_vhost(url)
+    return settings.model_copy(update={"amqp_url": url, "request_timeout_seconds": 1.0})
+
+
+@pytest.fixture
+async def requester(rpc_settings: Settings) -> AsyncIterator[Requester]:
+    requester = Requester(rpc_settings)
+    await requester.start()
+    assert requester.connected
+    yield requester
+    await requester.stop()
+
+
+async def _slow_echo(
+    settings: Settings, delays: dict[str, float]
+) -> aio_pika.abc.AbstractConnection:
+    """A responder on idp.users that answers each request after the delay its body names."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel()
+    queue = await channel.get_queue(family_queue("users"))
+    await queue.purge()
+
+    async def answer(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        body = orjson.loads(message.body)
+        await asyncio.sleep(delays.get(body["tag"], 0))
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                orjson.dumps({"ok": True, "data": body}), correlation_id=message.correlation_id
+            ),
+            routing_key=message.reply_to or "",
+        )
+        await message.ack()
+
+    async def consume(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        asyncio.get_running_loop().create_task(answer(message))
+
+    await queue.consume(consume)
+    return connection
+
+
+async def test_unroutable_key_is_unavailable_at_once(requester: Requester) -> None:
+    started = time.monotonic()
+    with pytest.raises(RpcUnavailable):
+        await requester.call("nobody.listens", {}, headers={})
+    assert time.monotonic() - started < 0.5
+
+
+async def test_no_consumer_times_out_within_budget_and_the_message_expires(
+    requester: Requester, rpc_settings: Settings
+) -> None:
+    connection = await aio_pika.connect(rpc_settings.amqp_url)
+    channel = await connection.channel()
+    queue = await channel.get_queue(family_queue("roles"))
+    await queue.purge()
+    started = time.monotonic()
+    with pytest.raises(RpcTimeout):
+        await requester.call("roles.ping", {}, headers={}, budget=0.5)
+    assert 0.45 < time.monotonic() - started < 1.0
+    await asyncio.sleep(0.2)
+    declared = await channel.declare_queue(family_queue("roles"), passive=True)
+    assert declared.declaration_result.message_count == 0  # expired, not waiting for a worker
+    await connection.close()
+
+
+async def test_a_late_reply_is_dropped_never_handed_to_another_call(
+    requester: Requester, rpc_settings: Settings
+) -> None:
+    responder = await _slow_echo(rpc_settings, {"slow": 0.8, "fast": 0.0})
+    try:
+        with pytest.raises(RpcTimeout):
+            await requester.call("users.ping", {"tag": "slow"}, headers={}, budget=0.3)
+        results = []
+        for _ in range(5):
+            results.append(
+                await requester.call("users.ping", {"tag": "fast"}, headers={}, budget=1)
+            )
+            await asyncio.sleep(0.15)
+        assert all(r["data"] == {"tag": "fast"} for r in results)
+        assert requester.in_flight == 0
+    finally:
+        await responder.close()
+
+
+async def _drop_connections(requester: Requester) -> None:
+    """Cut the edge's broker connection the way a broker restart would."""
+    if shutil.which("rabbitmqctl"):
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_all_connections", "--vhost", VHOST, "--limit", "100", "t"],
+            check=True,
+            capture_output=True,
+        )
+    else:  # e.g. a broker in a container: close it from our side instead
+        link = requester._link
+        assert link is not None
+        await link.connection.close()
+
+
+async def test_broker_loss_fails_pending_calls_and_reconnects(requester: Requester) -> None:
+    pending = asyncio.create_task(requester.call("files.ping", {}, headers={}, budget=5))
+    await asyncio.sleep(0.2)
+    await _drop_connections(requester)
+    started = time.monotonic()
+    with pytest.raises(RpcUnavailable):
+        await pending
+    assert time.monotonic() - started < 2
+    for _ in range(50):
+        if requester.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert requester.connected
+    # Published on the new link (no consumer on idp.files here, so it times out).
+    with pytest.raises(RpcTimeout):
+        await requester.call("files.ping", {}, headers={}, budget=0.3)

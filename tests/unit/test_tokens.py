@@ -1,0 +1,157 @@
+"""Access and refresh tokens: issue, verify, and the attacks SPEC 4.2 rules out."""
+
+import base64
+import time
+import uuid
+
+import jwt
+import orjson
+import pytest
+
+from contracts.errors import ErrorCode
+from idp.security.tokens import TokenCodec, TokenError, TokenPair
+from idp.settings import Settings
+from tests.unit.conftest import SECRET_A, SECRET_B, make_settings
+
+USER, TENANT, SESSION = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def _pair(codec: TokenCodec, session_ends_at: int | None = None) -> TokenPair:
+    return codec.issue_pair(
+        user_id=USER,
+        tenant_id=TENANT,
+        session_id=SESSION,
+        role="admin",
+        permissions=("users:read", "audit:read"),
+        session_ends_at=session_ends_at or int(time.time()) + 30 * 86400,
+    )
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": "idp",
+        "aud": "idp",
+        "sub": str(USER),
+        "tid": str(TENANT),
+        "sid": str(SESSION),
+        "role": "owner",
+        "perms": ["users:read"],
+        "jti": "a" * 22,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 900,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _forge(claims: dict[str, object], key: str = SECRET_A, typ: str = "at+jwt") -> str:
+    return jwt.encode(claims, key, algorithm="HS256", headers={"typ": typ})
+
+
+def test_issued_access_token_verifies_with_its_claims(settings: Settings) -> None:
+    codec = TokenCodec(settings)
+    claims = codec.verify_access(_pair(codec).access_token)
+    assert (claims.sub, claims.tid, claims.sid, claims.role) == (USER, TENANT, SESSION, "admin")
+    assert claims.perms == frozenset({"users:read", "audit:read"})
+    assert claims.exp - claims.iat == 900
+
+
+def test_access_token_header_and_claims_follow_spec(settings: Settings) -> None:
+    token = _pair(TokenCodec(settings)).access_token
+    header = jwt.get_unverified_header(token)
+    body = jwt.decode(token, options={"verify_signature": False})
+    assert header == {"alg": "HS256", "typ": "at+jwt"}
+    assert body["perms"] == sorted(body["perms"])
+    assert len(base64.urlsafe_b64decode(body["jti"] + "==")) >= 16
+    assert body["nbf"] == body["iat"]
+
+
+def test_refresh_token_never_outlives_the_session(settings: Settings) -> None:
+    codec = TokenCodec(settings)
+    ends = int(time.time()) + 3600
+    pair = _pair(codec, session_ends_at=ends)
+    assert codec.verify_refresh(pair.refresh_token).exp == ends
+    assert pair.refresh_expires_in <= 3600
+
+
+def test_refresh_token_is_not_an_access_token_nor_the_reverse(settings: Settings) -> None:
+    codec = TokenCodec(settings)
+    pair = _pair(codec)
+    with pytest.raises(TokenError):
+        codec.verify_access(pair.refresh_token)
+    with pytest.raises(TokenError):
+        codec.verify_refresh(pair.access_token)
+
+
+def test_refresh_signed_with_access_key_but_refresh_typ_is_refused(settings: Settings) -> None:
+    token = _forge(_claims(role=None, perms=None, nbf=None), key=SECRET_A, typ="rt+jwt")
+    with pytest.raises(TokenError):
+        TokenCodec(settings).verify_refresh(token)
+
+
+def _none_alg(claims: dict[str, object]) -> str:
+    def b64(data: object) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'at+jwt'})}.{b64(claims)}."
+
+
+@pytest.mark.parametrize(
+    ("name", "token"),
+    [
+        ("alg none", _none_alg(_claims())),
+        ("wrong key", _forge(_claims(), key="another-secret-of-sufficient-length-000")),
+        ("refresh key", _forge(_claims(), key=SECRET_B)),
+        ("wrong aud", _forge(_claims(aud="someone-else"))),
+        ("wrong iss", _forge(_claims(iss="evil"))),
+        ("missing jti", _forge(_claims(jti=None))),
+        ("short jti", _forge(_claims(jti="abc"))),
+        ("missing exp", _forge(_claims(exp=None))),
+        ("missing sub", _forge(_claims(sub=None))),
+        ("not yet valid", _forge(_claims(nbf=int(time.time()) + 3600))),
+        ("wrong typ", _forge(_claims(), typ="JWT")),
+        ("no typ", jwt.encode(_claims(), SECRET_A, algorithm="HS256")),
+        (
+            "HS384",
+            jwt.encode(_claims(), SECRET_A * 2, algorithm="HS384", headers={"typ": "at+jwt"}),
+        ),
+        ("non-uuid sub", _forge(_claims(sub="admin"))),
+        ("perms not a list", _forge(_claims(perms="users:read"))),
+        ("garbage", "not.a.token"),
+        ("empty", ""),
+        ("huge", "a" * 5000),
+    ],
+)
+def test_forged_or_malformed_access_tokens_are_refused(
+    settings: Settings, name: str, token: str
+) -> None:
+    with pytest.raises(TokenError) as refused:
+        TokenCodec(settings).verify_access(token)
+    assert refused.value.code == ErrorCode.UNAUTHENTICATED, name
+
+
+def test_expired_token_says_so_beyond_the_leeway(settings: Settings) -> None:
+    past = int(time.time()) - 1000
+    token = _forge(_claims(iat=past, nbf=past, exp=past + 900))  # expired 100 s ago
+    with pytest.raises(TokenError) as refused:
+        TokenCodec(settings).verify_access(token)
+    assert refused.value.code == ErrorCode.TOKEN_EXPIRED
+
+
+def test_leeway_is_at_most_thirty_seconds(settings: Settings) -> None:
+    codec = TokenCodec(settings)
+    now = int(time.time())
+    within = _forge(_claims(iat=now - 920, nbf=now - 920, exp=now - 20))
+    beyond = _forge(_claims(iat=now - 940, nbf=now - 940, exp=now - 40))
+    assert codec.verify_access(within).sub == USER
+    with pytest.raises(TokenError):
+        codec.verify_access(beyond)
+
+
+def test_tokens_from_another_deployment_are_refused() -> None:
+    ours = TokenCodec(make_settings())
+    theirs = TokenCodec(make_settings(jwt_issuer="other-idp"))
+    with pytest.raises(TokenError):
+        ours.verify_access(_pair(theirs).access_token)
