@@ -27,10 +27,12 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: floa
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):
             return False
-        with contextlib.suppress(urllib.error.URLError, OSError):
-            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - our own URL
-                if response.status == 200:
-                    return True
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(url, timeout=3) as response,  # noqa: S310 - our own URL
+        ):
+            if response.status == 200:
+                return True
         time.sleep(0.3)
     return False
 

@@ -64,8 +64,13 @@ async def test_a_non_json_body_still_gets_a_reply(settings: Settings, platform: 
         exchange = await channel.get_exchange(EXCHANGE_RPC)
         correlation_id = uuid.uuid4().hex
         await exchange.publish(
-            aio_pika.Message(b"\xff not json", correlation_id=correlation_id,
-                             reply_to=replies.name, type="auth.login", message_id=correlation_id),
+            aio_pika.Message(
+                b"\xff not json",
+                correlation_id=correlation_id,
+                reply_to=replies.name,
+                type="auth.login",
+                message_id=correlation_id,
+            ),
             routing_key="auth.login",
         )
         message = await _first(replies)
