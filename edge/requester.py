@@ -59,6 +59,10 @@ class Requester:
         self.timeouts = 0
 
     @property
+    def amqp_url(self) -> str:
+        return self._settings.amqp_url
+
+    @property
     def connected(self) -> bool:
         return self._link is not None
 

@@ -103,3 +103,16 @@ outbox = Table(
     _ts("created_at"),
     _ts("published_at", nullable=True),
 )
+
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("token_hash", LargeBinary, nullable=False),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("used_at", nullable=True),
+)

@@ -8,7 +8,7 @@ import pytest
 
 from idp.settings import Settings
 from tests.e2e.conftest import assert_error
-from tests.support.env import ensure_vhost
+from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
 
 BUDGET = 2.0
@@ -16,7 +16,7 @@ BUDGET = 2.0
 
 @pytest.fixture(scope="module")
 def lonely_edge(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    amqp_url = settings.amqp_url.rstrip("/").rsplit("/", 1)[0] + "/idp-test-noworker"
+    amqp_url = sibling_vhost(settings.amqp_url, "noworker")
     ensure_vhost(amqp_url)
     platform = Platform(
         log_dir=tmp_path_factory.mktemp("lonely"),

@@ -13,14 +13,12 @@ import pytest
 from contracts.actions import family_queue
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from idp.settings import Settings
-from tests.support.env import ensure_vhost
-
-VHOST = "idp-test-rpc"
+from tests.support.env import ensure_vhost, sibling_vhost, vhost_of
 
 
 @pytest.fixture(scope="module")
 def rpc_settings(settings: Settings) -> Settings:
-    url = settings.amqp_url.rstrip("/").rsplit("/", 1)[0] + f"/{VHOST}"
+    url = sibling_vhost(settings.amqp_url, "rpc")
     ensure_vhost(url)
     return settings.model_copy(update={"amqp_url": url, "request_timeout_seconds": 1.0})
 
@@ -108,7 +106,16 @@ async def _drop_connections(requester: Requester) -> None:
     """Cut the edge's broker connection the way a broker restart would."""
     if shutil.which("rabbitmqctl"):
         subprocess.run(
-            ["rabbitmqctl", "-q", "close_all_connections", "--vhost", VHOST, "--limit", "100", "t"],
+            [
+                "rabbitmqctl",
+                "-q",
+                "close_all_connections",
+                "--vhost",
+                vhost_of(requester.amqp_url),
+                "--limit",
+                "100",
+                "t",
+            ],
             check=True,
             capture_output=True,
         )

@@ -36,6 +36,18 @@ def apply_test_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+def sibling_vhost(amqp_url: str, suffix: str) -> str:
+    """The URL of a vhost next to the tests' own, for tests that need a broker to themselves."""
+    base, _, vhost = amqp_url.rstrip("/").rpartition("/")
+    if "@" in vhost or ":" in vhost:  # the URL names no vhost: it is the default one
+        base, vhost = amqp_url.rstrip("/"), "idp"
+    return f"{base}/{vhost}-{suffix}"
+
+
+def vhost_of(amqp_url: str) -> str:
+    return amqp_url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def ensure_vhost(amqp_url: str) -> None:
     """Create the URL's RabbitMQ vhost if ``rabbitmqctl`` is at hand (local machines, CI)."""
     vhost = amqp_url.rstrip("/").rsplit("/", 1)[-1]

@@ -1,0 +1,99 @@
+"""Single-use tokens for invitations, password resets and email verification.
+
+A token is ``<tenant id>.<256 random bits>``: the tenant part lets the worker scope the
+lookup to that tenant with RLS (the id is not a secret); only SHA-256 of the whole token
+is stored. Consuming a token marks it used in the same transaction, so it works once.
+"""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import insert, update
+
+from workers.tables import one_time_tokens
+from workers.uow import UnitOfWork
+
+Purpose = Literal["invite", "password_reset", "verify_email"]
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    user_id: UUID
+    purpose: Purpose
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def tenant_of(token: str) -> UUID | None:
+    """The tenant a token belongs to, or None if it is not shaped like one of ours."""
+    tenant, dot, secret = token.partition(".")
+    if not dot or len(secret) < 40:
+        return None
+    try:
+        return UUID(hex=tenant)
+    except ValueError:
+        return None
+
+
+async def issue(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    user_id: UUID,
+    purpose: Purpose,
+    ttl: timedelta,
+    now: datetime,
+) -> str:
+    """A new token; earlier unused tokens of the same purpose for the user stop working."""
+    token = f"{tenant_id.hex}.{secrets.token_urlsafe(32)}"
+    await uow.connection.execute(
+        update(one_time_tokens)
+        .where(
+            one_time_tokens.c.user_id == user_id,
+            one_time_tokens.c.purpose == purpose,
+            one_time_tokens.c.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    await uow.connection.execute(
+        insert(one_time_tokens).values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=_digest(token),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return token
+
+
+async def redeem(
+    uow: UnitOfWork, token: str, purposes: tuple[Purpose, ...], now: datetime
+) -> Redeemed | None:
+    """Spend a live token of one of ``purposes``; None if unknown, used or expired.
+
+    The unit of work must already be bound to ``tenant_of(token)``.
+    """
+    row = (
+        await uow.connection.execute(
+            update(one_time_tokens)
+            .where(
+                one_time_tokens.c.token_hash == _digest(token),
+                one_time_tokens.c.purpose.in_(purposes),
+                one_time_tokens.c.used_at.is_(None),
+                one_time_tokens.c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(one_time_tokens.c.user_id, one_time_tokens.c.purpose)
+        )
+    ).one_or_none()
+    return Redeemed(row.user_id, row.purpose) if row is not None else None
