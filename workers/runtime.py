@@ -12,6 +12,7 @@ from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec
 from idp.settings import Settings
 from workers.auth.service import AuthService
+from workers.auth.session_end import SessionEnder
 from workers.uow import Database
 
 
@@ -26,6 +27,8 @@ class Runtime:
     redis: "Redis"
     hasher: PasswordHasher
     authenticator: Authenticator
+    revocations: RevocationStore
+    sessions: SessionEnder
     auth: AuthService
 
     @classmethod
@@ -39,18 +42,21 @@ class Runtime:
         revocations = RevocationStore(
             redis, settings.access_token_ttl + settings.jwt_leeway_seconds
         )
+        ender = SessionEnder(revocations)
         return cls(
             settings=settings,
             db=db,
             redis=redis,
             hasher=hasher,
             authenticator=Authenticator(tokens, revocations),
+            revocations=revocations,
+            sessions=ender,
             auth=AuthService(
                 settings=settings,
                 db=db,
                 hasher=hasher,
                 tokens=tokens,
-                revocations=revocations,
+                ender=ender,
                 clock=clock,
             ),
         )

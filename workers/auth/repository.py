@@ -111,3 +111,10 @@ async def revoke(
         .returning(sessions.c.id)
     )
     return [row.id for row in result]
+
+
+async def live_session_ids(uow: UnitOfWork, user_id: UUID) -> list[UUID]:
+    result = await uow.connection.execute(
+        select(sessions.c.id).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+    )
+    return list(result.scalars())

@@ -14,10 +14,10 @@ from contracts.models import Tenant
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.passwords import PasswordHasher
-from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec, TokenPair, refresh_token_hash
 from idp.settings import Settings
 from workers.auth import repository as sessions
+from workers.auth.session_end import SessionEnder
 from workers.context import Call, Client
 from workers.errors import (
     Conflict,
@@ -58,14 +58,14 @@ class AuthService:
         db: Database,
         hasher: PasswordHasher,
         tokens: TokenCodec,
-        revocations: RevocationStore,
+        ender: SessionEnder,
         clock: Callable[[], datetime],
     ) -> None:
         self._settings = settings
         self._db = db
         self._hasher = hasher
         self._tokens = tokens
-        self._revocations = revocations
+        self._ender = ender
         self._clock = clock
 
     async def signup(self, request: SignupRequest, call: Call) -> LoginResult:
@@ -206,12 +206,12 @@ class AuthService:
                     raise Unauthenticated("session has ended")
                 return self._result(_Opened(user, tenant, child))
             # A spent token outside the grace window: the token family is compromised.
-            await self._end_sessions(
+            await self._ender.end(
                 uow,
                 call,
-                claims.tid,
-                [claims.sid],
-                claims.sub,
+                tenant_id=claims.tid,
+                session_ids=[claims.sid],
+                actor_id=claims.sub,
                 reason="refresh_token_reused",
                 now=now,
             )
@@ -222,8 +222,14 @@ class AuthService:
         """End the caller's session: its refresh and access tokens stop working at once."""
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
-            await self._end_sessions(
-                uow, call, caller.tid, [caller.sid], caller.sub, reason="logout", now=self._clock()
+            await self._ender.end(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                session_ids=[caller.sid],
+                actor_id=caller.sub,
+                reason="logout",
+                now=self._clock(),
             )
 
     async def me(self, call: Call) -> Me:
@@ -236,39 +242,6 @@ class AuthService:
         return Me(
             user=user.view, tenant=tenant, role=user.view.role, permissions=sorted(user.permissions)
         )
-
-    async def _end_sessions(
-        self,
-        uow: UnitOfWork,
-        call: Call,
-        tenant_id: UUID,
-        session_ids: list[UUID],
-        actor_id: UUID | None,
-        *,
-        reason: str,
-        now: datetime,
-    ) -> None:
-        ended = await sessions.revoke(uow, session_ids, now=now, reason=reason)
-        # Revoke in Redis before the commit: if Redis fails, the transaction rolls back
-        # and the caller learns it; tokens are never left valid after a "success".
-        await self._revocations.revoke(ended)
-        for sid in ended:
-            await audit(
-                uow,
-                call,
-                tenant_id=tenant_id,
-                action="session.revoked",
-                actor_id=actor_id,
-                target_type="session",
-                target_id=sid,
-                data={"reason": reason},
-            )
-            await emit(
-                uow,
-                tenant_id=tenant_id,
-                event_type="session.revoked",
-                data={"session_id": str(sid), "reason": reason},
-            )
 
     async def _record_failed_login(self, tenant_id: UUID, user: UserRecord, call: Call) -> None:
         async with self._db.transaction(tenant_id) as uow:
