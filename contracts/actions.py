@@ -32,10 +32,16 @@ class Action:
     authenticated: bool
     permission: str | None = None
     summary: str = ""
+    read_only: bool = False
 
     @property
     def family(self) -> str:
         return self.key.split(".", 1)[0]
+
+    @property
+    def replayable(self) -> bool:
+        """Authenticated writes apply once per ``message_id``; a repeat gets the same reply."""
+        return self.authenticated and not self.read_only
 
 
 ACTIONS: dict[str, Action] = {}
@@ -49,11 +55,12 @@ def action(
     authenticated: bool,
     permission: str | None = None,
     summary: str = "",
+    read_only: bool = False,
 ) -> Action:
     """Declare an action once; a second declaration of the same key is a programming error."""
     if key in ACTIONS:
         raise ValueError(f"action {key} declared twice")
-    declared = Action(key, request, response, authenticated, permission, summary)
+    declared = Action(key, request, response, authenticated, permission, summary, read_only)
     ACTIONS[key] = declared
     return declared
 

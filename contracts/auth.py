@@ -78,4 +78,4 @@ AUTH_REFRESH = action(
 AUTH_LOGOUT = action(
     "auth.logout", Empty, None, authenticated=True, summary="End the current session"
 )
-AUTH_ME = action("auth.me", Empty, Me, authenticated=True, summary="The caller")
+AUTH_ME = action("auth.me", Empty, Me, authenticated=True, read_only=True, summary="The caller")

@@ -80,11 +80,13 @@ class Gateway:
                 details=validation_details(exc),
             ) from None
         message_id = request.headers.get("Idempotency-Key")
+        if message_id is not None and not 0 < len(message_id) <= 200:
+            raise ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1 to 200 characters")
         reply = await self.requester.call(
             action.key,
             payload,
             headers=headers,
-            message_id=f"{action.key}:{message_id[:200]}" if message_id else None,
+            message_id=message_id,
         )
         return self._response(request, route, reply)
 

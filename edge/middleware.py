@@ -67,7 +67,7 @@ def build_middleware(
                 response = await handler(request)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every error becomes the error shape
             try:
                 response = error_response(_as_api_error(exc), request_id)
             except Exception:

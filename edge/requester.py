@@ -176,7 +176,7 @@ class Requester:
                 self._link = await self._connect()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure means retry later
                 log.warning(
                     "broker connect failed; retrying",
                     extra={"error": repr(exc)[:200], "retry_in": delay},

@@ -51,7 +51,7 @@ async def check_redis(url: str) -> None:
     )
     try:
         await client.ping()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
         raise ServiceUnreachable("Redis", url, _reason(exc)) from None
     finally:
         await client.aclose()
@@ -60,6 +60,6 @@ async def check_redis(url: str) -> None:
 async def check_amqp(url: str) -> None:
     try:
         conn = await aio_pika.connect(url, timeout=CONNECT_SECONDS)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - aiormq raises many unrelated types
         raise ServiceUnreachable("RabbitMQ", url, _reason(exc)) from None
     await conn.close()

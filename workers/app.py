@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import aio_pika
 from faststream.middlewares import AckPolicy
@@ -19,6 +19,7 @@ from idp.topology import declare_topology
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
+from workers.maintenance import Periodic, prune_processed_messages
 from workers.outbox_relay import OutboxRelay
 from workers.roles.handlers import router as roles_router
 from workers.routing import FamilyRouter
@@ -33,7 +34,11 @@ DRAIN_SECONDS = 15.0
 
 
 def build_broker(
-    settings: Settings, runtime: Runtime, families: tuple[str, ...], concurrency: int
+    settings: Settings,
+    runtime: Runtime,
+    families: tuple[str, ...],
+    concurrency: int,
+    routers: Mapping[str, FamilyRouter] = ROUTERS,
 ) -> RabbitBroker:
     broker = RabbitBroker(
         settings.amqp_url,
@@ -48,7 +53,7 @@ def build_broker(
             channel=Channel(prefetch_count=concurrency),
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,
-        )(_consumer(ROUTERS[family], runtime))
+        )(_consumer(routers[family], runtime))
     return broker
 
 
@@ -84,14 +89,21 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    housekeeping = [
+        Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db))
+    ]
     await broker.start()
     await relay.start()
+    for job in housekeeping:
+        job.start()
     log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})
     try:
         await stop.wait()
     finally:
         log.info("worker draining")
         await broker.stop()  # stops consuming, waits for in-flight handlers (DRAIN_SECONDS)
+        for job in housekeeping:
+            await job.stop()
         with contextlib.suppress(Exception):
             await relay.stop()
         await runtime.close()

@@ -26,9 +26,10 @@ from idp.security.authn import bearer_token
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import TokenError
 from idp.settings import Settings
+from workers import idempotency
 from workers.context import Call, Client
 from workers.errors import DomainError
-from workers.routing import FamilyRouter
+from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
 
 log = logging.getLogger("idp.worker")
@@ -84,6 +85,9 @@ async def _run(
             call = Call(call.request_id, call.message_id, call.client, principal)
             if action.permission is not None and action.permission not in principal.perms:
                 return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+        if action.replayable and call.message_id and call.principal is not None:
+            data = await _apply_once(runtime, action.key, handler, request, raw, call)
+            return ReplyOk(data=data), call
         result = await handler(request, call, runtime)
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
@@ -112,6 +116,28 @@ async def _run(
         return error_reply(ErrorCode.INTERNAL, "internal error"), call
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
     return ReplyOk(data=data), call
+
+
+async def _apply_once(
+    runtime: Runtime, key: str, handler: Handler, request: BaseModel, raw: Any, call: Call
+) -> Any:
+    """Run a write in one transaction with its idempotency record (workers.idempotency)."""
+    caller, message_id = call.caller, call.message_id
+    assert message_id is not None
+    async with runtime.db.message_transaction(caller.tid) as uow:
+        replay = await idempotency.claim(
+            uow,
+            user_id=caller.sub,
+            message_id=message_id,
+            routing_key=key,
+            digest=idempotency.request_hash(key, raw),
+        )
+        if replay is not None:
+            return replay.data
+        result = await handler(request, call, runtime)
+        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
+        await idempotency.remember(uow, user_id=caller.sub, message_id=message_id, data=data)
+    return data
 
 
 async def dispatch(

@@ -79,7 +79,7 @@ class OutboxRelay:
                 published = await self.relay_once(exchange)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the batch rolled back; retry later
                 log.warning("outbox relay failed; will retry", extra={"error": repr(exc)[:300]})
                 published = 0
             if published < self._batch:

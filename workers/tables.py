@@ -116,3 +116,15 @@ one_time_tokens = Table(
     _ts("expires_at"),
     _ts("used_at", nullable=True),
 )
+
+processed_messages = Table(
+    "processed_messages",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("user_id", Uuid, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    Column("routing_key", Text, nullable=False),
+    Column("request_hash", LargeBinary, nullable=False),
+    Column("reply", JSONB, nullable=False),
+    _ts("created_at"),
+)

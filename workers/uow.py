@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from uuid import UUID
 
 from sqlalchemy import text
@@ -10,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from idp.settings import Settings, asyncpg_url
 
 _SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant, true)")
+# The transaction of the message being served, when it must be one transaction from
+# start to reply (see ``Database.message_transaction``). Each message runs in its own task.
+_MESSAGE_UOW: ContextVar["UnitOfWork | None"] = ContextVar("idp_message_uow", default=None)
 
 
 class UnitOfWork:
@@ -42,12 +46,32 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, tenant_id: UUID | None = None) -> AsyncIterator[UnitOfWork]:
-        """Commit when the block ends normally, roll back when it raises."""
+        """Commit when the block ends normally, roll back when it raises.
+
+        Inside ``message_transaction`` this joins that transaction instead of opening one,
+        so everything a message does commits (or not) together with its idempotency record.
+        """
+        joined = _MESSAGE_UOW.get()
+        if joined is not None:
+            if tenant_id is not None and tenant_id != joined.tenant_id:
+                raise RuntimeError("a message transaction cannot switch tenants")
+            yield joined
+            return
         async with self.engine.begin() as connection:
             uow = UnitOfWork(connection)
             if tenant_id is not None:
                 await uow.bind_tenant(tenant_id)
             yield uow
+
+    @asynccontextmanager
+    async def message_transaction(self, tenant_id: UUID) -> AsyncIterator[UnitOfWork]:
+        """One transaction for a whole message: every ``transaction()`` inside joins it."""
+        async with self.transaction(tenant_id) as uow:
+            token = _MESSAGE_UOW.set(uow)
+            try:
+                yield uow
+            finally:
+                _MESSAGE_UOW.reset(token)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,0 +1,224 @@
+"""A worker's message handling on the real broker and database: once-only, poison, dead letters.
+
+The worker runs in this process on a vhost of its own, with test actions registered
+alongside the real ones, so that failures can be provoked on purpose.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+
+from contracts.actions import QUEUE_DEAD, action
+from contracts.base import Empty, Request, View
+from edge.requester import Requester
+from idp.settings import Settings
+from idp.topology import declare_topology
+from tests.integration.conftest import new_tenant
+from tests.support.env import ensure_vhost, sibling_vhost
+from workers.app import ROUTERS, build_broker
+from workers.context import Call
+from workers.errors import Conflict
+from workers.journal import audit
+from workers.routing import FamilyRouter
+from workers.runtime import Runtime
+from workers.tables import audit_log
+
+
+class NoteIn(Request):
+    text: str
+    fail_after_write: bool = False
+
+
+class NoteOut(View):
+    notes: int
+
+
+EXPLODE = action("files.test_explode", Empty, None, authenticated=False)
+NOTE = action("files.test_note", NoteIn, NoteOut, authenticated=True)
+deliveries: dict[str, int] = {}
+
+
+def _test_router() -> FamilyRouter:
+    router = FamilyRouter("files")
+
+    @router.handles(EXPLODE)
+    async def explode(request: Empty, call: Call, runtime: Runtime) -> None:
+        deliveries[call.request_id] = deliveries.get(call.request_id, 0) + 1
+        raise RuntimeError("this handler always fails")
+
+    @router.handles(NOTE)
+    async def note(request: NoteIn, call: Call, runtime: Runtime) -> NoteOut:
+        caller = call.caller
+        async with runtime.db.transaction(caller.tid) as uow:
+            await audit(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                action="test.note",
+                actor_id=caller.sub,
+                data={"text": request.text},
+            )
+            if request.fail_after_write:
+                raise Conflict("failing after the write")
+            count = await uow.connection.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.action == "test.note")
+            )
+            return NoteOut(notes=count.scalar_one())
+
+    return router
+
+
+@dataclass
+class Harness:
+    settings: Settings
+    runtime: Runtime
+    requester: Requester
+
+
+@pytest.fixture(scope="module")
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    url = sibling_vhost(settings.amqp_url, "messages")
+    ensure_vhost(url)
+    local = settings.model_copy(update={"amqp_url": url, "max_deliveries": 3})
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        await declare_topology(channel, local)
+        await (await channel.get_queue(QUEUE_DEAD)).purge()
+    runtime = Runtime.open(local)
+    routers = {**ROUTERS, "files": _test_router()}
+    broker = build_broker(local, runtime, ("auth", "files"), 16, routers=routers)
+    await broker.start()
+    requester = Requester(local)
+    await requester.start()
+    yield Harness(local, runtime, requester)
+    await requester.stop()
+    await broker.stop()
+    await runtime.close()
+
+
+async def _notes(harness: Harness, tenant_id: uuid.UUID) -> int:
+    async with harness.runtime.db.transaction(tenant_id) as uow:
+        count = await uow.connection.execute(
+            select(func.count()).select_from(audit_log).where(audit_log.c.action == "test.note")
+        )
+        return int(count.scalar_one())
+
+
+async def test_a_repeated_message_id_is_applied_once_and_gets_the_same_reply(
+    harness: Harness,
+) -> None:
+    owner = await new_tenant(harness.runtime)
+    headers = {"authorization": f"Bearer {owner.access_token}"}
+    message_id = uuid.uuid4().hex
+    first = await harness.requester.call(
+        "files.test_note", {"text": "a"}, headers=headers, message_id=message_id
+    )
+    again = await harness.requester.call(
+        "files.test_note", {"text": "a"}, headers=headers, message_id=message_id
+    )
+    assert first == again == {"ok": True, "data": {"notes": 1}}
+    assert await _notes(harness, owner.tenant.id) == 1
+    other = await harness.requester.call(
+        "files.test_note", {"text": "a"}, headers=headers, message_id=uuid.uuid4().hex
+    )
+    assert other == {"ok": True, "data": {"notes": 2}}
+
+
+async def test_concurrent_duplicates_apply_once(harness: Harness) -> None:
+    owner = await new_tenant(harness.runtime)
+    headers = {"authorization": f"Bearer {owner.access_token}"}
+    message_id = uuid.uuid4().hex
+    replies = await asyncio.gather(
+        *(
+            harness.requester.call(
+                "files.test_note", {"text": "c"}, headers=headers, message_id=message_id
+            )
+            for _ in range(6)
+        )
+    )
+    assert all(reply == {"ok": True, "data": {"notes": 1}} for reply in replies)
+    assert await _notes(harness, owner.tenant.id) == 1
+
+
+async def test_the_same_id_for_another_request_is_a_conflict(harness: Harness) -> None:
+    owner = await new_tenant(harness.runtime)
+    headers = {"authorization": f"Bearer {owner.access_token}"}
+    message_id = uuid.uuid4().hex
+    await harness.requester.call(
+        "files.test_note", {"text": "x"}, headers=headers, message_id=message_id
+    )
+    reply = await harness.requester.call(
+        "files.test_note", {"text": "y"}, headers=headers, message_id=message_id
+    )
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "conflict"
+    assert await _notes(harness, owner.tenant.id) == 1
+
+
+async def test_a_failed_write_leaves_nothing_and_its_retry_applies_once(harness: Harness) -> None:
+    owner = await new_tenant(harness.runtime)
+    headers = {"authorization": f"Bearer {owner.access_token}"}
+    message_id = uuid.uuid4().hex
+    failed = await harness.requester.call(
+        "files.test_note",
+        {"text": "f", "fail_after_write": True},
+        headers=headers,
+        message_id=message_id,
+    )
+    assert failed["ok"] is False
+    assert await _notes(harness, owner.tenant.id) == 0
+    # The failed attempt's claim rolled back with it: the same id can still be applied.
+    retried = await harness.requester.call(
+        "files.test_note", {"text": "f"}, headers=headers, message_id=message_id
+    )
+    assert retried == {"ok": True, "data": {"notes": 1}}
+    assert await _notes(harness, owner.tenant.id) == 1
+
+
+async def test_one_message_id_is_per_user(harness: Harness) -> None:
+    a = await new_tenant(harness.runtime)
+    b = await new_tenant(harness.runtime)
+    message_id = uuid.uuid4().hex
+    for owner in (a, b):
+        reply = await harness.requester.call(
+            "files.test_note",
+            {"text": "u"},
+            headers={"authorization": f"Bearer {owner.access_token}"},
+            message_id=message_id,
+        )
+        assert reply == {"ok": True, "data": {"notes": 1}}
+
+
+async def test_a_poison_message_is_answered_and_dead_lettered(harness: Harness) -> None:
+    request_id = uuid.uuid4().hex
+    reply = await harness.requester.call(
+        "files.test_explode", {}, headers={"x-request-id": request_id}, budget=8
+    )
+    assert reply == {
+        "ok": False,
+        "error": {"code": "internal_error", "message": "internal error", "status": 500},
+    }
+    assert deliveries[request_id] == harness.settings.max_deliveries
+    connection = await aio_pika.connect(harness.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dead = await channel.get_queue(QUEUE_DEAD)
+        found = None
+        for _ in range(20):
+            message = await dead.get(fail=False, no_ack=True)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            if (message.headers or {}).get("x-request-id") == request_id:
+                found = message
+                break
+        assert found is not None, "the poison message is not in idp.dead"
+        assert found.type == "files.test_explode"
+    # The queue keeps flowing: the next request is served.
+    assert (await harness.requester.call("files.ping", {}, headers={}))["ok"] is True

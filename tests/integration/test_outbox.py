@@ -1,0 +1,133 @@
+"""The outbox relay: events of a change reach idp.events, at least once, never lost."""
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import asyncpg
+import orjson
+import pytest
+
+from contracts.actions import EXCHANGE_EVENTS
+from idp.settings import Settings, asyncpg_url
+from tests.integration.conftest import new_tenant
+from workers.outbox_relay import OutboxRelay
+from workers.runtime import Runtime
+
+
+@pytest.fixture
+async def events(settings: Settings) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """An exclusive queue bound to every event on the tests' broker."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(
+        EXCHANGE_EVENTS, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, routing_key="#")
+    yield queue
+    await connection.close()
+
+
+async def _drain(queue: aio_pika.abc.AbstractQueue, tenant_id: uuid.UUID, want: int) -> list[Any]:
+    """Event bodies of one tenant, waiting up to 10 s for ``want`` of them."""
+    bodies: list[Any] = []
+    for _ in range(200):
+        message = await queue.get(fail=False, no_ack=True)
+        if message is None:
+            if len(bodies) >= want:
+                await asyncio.sleep(0.3)  # let duplicates, if any, arrive too
+                if (extra := await queue.get(fail=False, no_ack=True)) is None:
+                    return bodies
+                message = extra
+            else:
+                await asyncio.sleep(0.05)
+                continue
+        body = orjson.loads(message.body)
+        assert message.message_id == body["id"]
+        assert message.routing_key == body["type"]
+        if body["tenant_id"] == str(tenant_id):
+            bodies.append(body)
+    return bodies
+
+
+async def _publish_pending(runtime: Runtime, settings: Settings, relays: int = 1) -> None:
+    relay = OutboxRelay(runtime.db, settings.amqp_url, poll_seconds=0.05, batch=2)
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(EXCHANGE_EVENTS)
+        while sum(await asyncio.gather(*(relay.relay_once(exchange) for _ in range(relays)))):
+            pass
+
+
+async def _unpublished(settings: Settings, tenant_id: uuid.UUID) -> int:
+    owner = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
+    try:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant_id
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+async def test_the_events_of_a_change_are_published_with_their_shape(
+    runtime: Runtime, settings: Settings, events: aio_pika.abc.AbstractQueue
+) -> None:
+    owner = await new_tenant(runtime)
+    await _publish_pending(runtime, settings)
+    bodies = await _drain(events, owner.tenant.id, want=3)
+    assert Counter(b["type"] for b in bodies) == Counter(
+        {"tenant.created": 1, "user.created": 1, "session.created": 1}
+    )
+    for body in bodies:
+        assert set(body) == {"id", "type", "occurred_at", "tenant_id", "data"}
+        assert uuid.UUID(body["id"])
+    user_created = next(b for b in bodies if b["type"] == "user.created")
+    assert user_created["data"]["user"]["id"] == str(owner.user.id)
+    assert await _unpublished(settings, owner.tenant.id) == 0
+
+
+async def test_concurrent_relays_publish_each_event_once(
+    runtime: Runtime, settings: Settings, events: aio_pika.abc.AbstractQueue
+) -> None:
+    owner = await new_tenant(runtime)
+    await _publish_pending(runtime, settings, relays=4)
+    bodies = await _drain(events, owner.tenant.id, want=3)
+    assert len(bodies) == 3
+    assert len({b["id"] for b in bodies}) == 3
+
+
+async def test_a_relay_dying_mid_batch_loses_nothing(
+    runtime: Runtime, settings: Settings, events: aio_pika.abc.AbstractQueue
+) -> None:
+    owner = await new_tenant(runtime)
+    relay = OutboxRelay(runtime.db, settings.amqp_url, poll_seconds=0.05, batch=50)
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await channel.get_exchange(EXCHANGE_EVENTS)
+    published = 0
+    original = exchange.publish
+
+    async def flaky_publish(*args: Any, **kwargs: Any) -> Any:
+        nonlocal published
+        published += 1
+        if published > 1:
+            raise ConnectionError("broker connection lost mid-batch")
+        return await original(*args, **kwargs)
+
+    exchange.publish = flaky_publish  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        while await relay.relay_once(exchange):
+            pass
+    await connection.close()
+    assert await _unpublished(settings, owner.tenant.id) > 0  # the batch rolled back
+    await _publish_pending(runtime, settings)
+    bodies = await _drain(events, owner.tenant.id, want=3)
+    assert {b["type"] for b in bodies} == {"tenant.created", "user.created", "session.created"}
+    assert await _unpublished(settings, owner.tenant.id) == 0

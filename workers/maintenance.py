@@ -1,0 +1,52 @@
+"""Periodic housekeeping in the worker: jobs that keep tables from growing without bound."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from workers.uow import Database
+
+log = logging.getLogger("idp.maintenance")
+_PRUNE = text("SELECT idp_processed_messages_prune(:before)")
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
+
+
+class Periodic:
+    """Run ``job`` every ``interval`` seconds until stopped; a failing run is logged, not fatal."""
+
+    def __init__(self, name: str, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+        self._name = name
+        self._interval = interval
+        self._job = job
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=self._name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self._job()
+            except Exception as exc:  # noqa: BLE001 - housekeeping retries on its next run
+                log.warning("%s failed", self._name, extra={"error": repr(exc)[:300]})
+            await asyncio.sleep(self._interval)
+
+
+async def prune_processed_messages(db: Database) -> int:
+    """Forget idempotency records older than the retention (24 h)."""
+    async with db.transaction() as uow:
+        result = await uow.connection.execute(
+            _PRUNE, {"before": datetime.now(UTC) - IDEMPOTENCY_RETENTION}
+        )
+        pruned: int = result.scalar_one()
+    return pruned
