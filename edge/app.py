@@ -9,8 +9,10 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from contracts.catalog import FAMILIES, PING
+from edge.api_docs import add_api_docs
 from edge.errors import json_response
 from edge.gateway import Gateway
+from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
@@ -24,6 +26,7 @@ from idp.settings import Settings
 log = logging.getLogger("idp.edge")
 GATEWAY = web.AppKey("gateway", Gateway)
 SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", EdgeMetrics)
 # aiohttp's parser refuses long header lines with a bare-text 400 before any middleware
 # runs; allow up to this much so that the middleware answers in the error shape.
 PARSER_LIMIT = 64 * 1024
@@ -36,7 +39,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     requester = Requester(settings)
     await requester.start()
     revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
-    app[GATEWAY] = Gateway(settings, requester, Authenticator(TokenCodec(settings), revocations))
+    app[GATEWAY] = Gateway(
+        settings, requester, Authenticator(TokenCodec(settings), revocations), app[METRICS]
+    )
     yield
     await requester.stop()
     await redis.aclose()
@@ -79,17 +84,27 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body, status=200 if ready else 503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    edge_metrics = request.app[METRICS]
+    edge_metrics.rpc_pending.set(request.app[GATEWAY].requester.in_flight)
+    body, content_type = edge_metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[build_middleware(GATEWAY, settings.max_header_bytes)],
+        middlewares=[build_middleware(GATEWAY, METRICS, settings.max_header_bytes)],
     )
     app[SETTINGS] = settings
+    app[METRICS] = EdgeMetrics()
     app.cleanup_ctx.append(_resources)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _route_handler(route))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    add_api_docs(app, ROUTES, settings)
     return app
 
 

@@ -18,15 +18,18 @@ from contracts.errors import ErrorCode
 from edge.client_ip import ClientAddress
 from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
 from edge.errors import ApiError, error_response, json_response
+from edge.metrics import EdgeMetrics
 from edge.origins import UNSAFE_METHODS, OriginPolicy
-from edge.requester import Requester
+from edge.requester import Requester, RpcTimeout
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 from idp.security.authn import Authenticator, bearer_token
 from idp.settings import Settings
+from idp.tracing import TraceContext
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", object)
+TRACE = web.RequestKey("trace", TraceContext)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
 
 
@@ -43,8 +46,10 @@ class Gateway:
         settings: Settings,
         requester: Requester,
         authenticator: Authenticator,
+        metrics: EdgeMetrics,
     ) -> None:
         self.settings = settings
+        self._metrics = metrics
         self.requester = requester
         self._authenticator = authenticator
         self._origins = OriginPolicy(settings)
@@ -59,6 +64,7 @@ class Gateway:
         action = route.action
         headers = {
             "x-request-id": request[REQUEST_ID],
+            "traceparent": request[TRACE].header,
             "x-user-agent": request.headers.get("User-Agent", "")[:512],
         }
         if (ip := self._addresses.of(request)) is not None:
@@ -82,12 +88,13 @@ class Gateway:
         message_id = request.headers.get("Idempotency-Key")
         if message_id is not None and not 0 < len(message_id) <= 200:
             raise ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1 to 200 characters")
-        reply = await self.requester.call(
-            action.key,
-            payload,
-            headers=headers,
-            message_id=message_id,
-        )
+        try:
+            reply = await self.requester.call(
+                action.key, payload, headers=headers, message_id=message_id
+            )
+        except RpcTimeout:
+            self._metrics.rpc_timeouts.labels(action.key).inc()
+            raise
         return self._response(request, route, reply)
 
     async def _authenticate(self, request: web.Request, action: Action) -> str:

@@ -9,10 +9,12 @@ from aiohttp import web
 
 from contracts.errors import ErrorCode
 from edge.errors import ApiError, error_response
-from edge.gateway import PRINCIPAL, REQUEST_ID, Gateway, new_request_id
+from edge.gateway import PRINCIPAL, REQUEST_ID, TRACE, Gateway, new_request_id
+from edge.metrics import EdgeMetrics
 from edge.requester import RpcTimeout, RpcUnavailable
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
+from idp.tracing import TraceContext
 
 log = logging.getLogger("idp.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,14 +46,18 @@ def _as_api_error(exc: Exception) -> ApiError:
 
 
 def build_middleware(
-    gateway_key: web.AppKey[Gateway], max_header_bytes: int
+    gateway_key: web.AppKey[Gateway], metrics_key: web.AppKey[EdgeMetrics], max_header_bytes: int
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         request_id = new_request_id(request.headers.get("X-Request-ID"))
         request[REQUEST_ID] = request_id
+        trace = TraceContext.parse(request.headers.get("traceparent")) or TraceContext.new()
+        request[TRACE] = trace.child()
         gateway = request.app[gateway_key]
+        metrics = request.app[metrics_key]
+        metrics.in_flight.inc()
         origin = request.headers.get("Origin")
         cors = origin is not None and gateway.origins.is_cors_allowed(origin.rstrip("/"))
         try:
@@ -81,6 +87,11 @@ def build_middleware(
             response.headers["Access-Control-Allow-Credentials"] = "true"
             response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
             response.headers["Vary"] = "Origin"
+        metrics.in_flight.dec()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        elapsed = time.perf_counter() - started
+        metrics.observe(route, request.method, response.status, elapsed)
         principal = request.get(PRINCIPAL)
         claims = principal if isinstance(principal, AccessClaims) else None
         log.info(
@@ -88,13 +99,12 @@ def build_middleware(
             extra={
                 "request_id": request_id,
                 "method": request.method,
-                "route": request.match_info.route.resource.canonical
-                if request.match_info.route.resource is not None
-                else request.path[:200],
+                "route": route,
+                "trace_id": trace.trace_id,
                 "status": response.status,
                 "tenant": str(claims.tid) if claims else None,
                 "user": str(claims.sub) if claims else None,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(elapsed * 1000, 2),
             },
         )
         return response

@@ -35,11 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
     dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
     dev.add_argument("--workers", type=int, default=1, help="worker processes")
+    asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the messages")
+    asyncapi.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    if args.command == "asyncapi":  # needs no configuration: it documents the contracts
+        _write_asyncapi(args.output)
+        return
     settings = load_settings()
     configure_logging(settings.log_level)
     try:
@@ -65,3 +70,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(3) from None
     except KeyboardInterrupt:
         pass
+
+
+def _write_asyncapi(output: str) -> None:
+    import orjson
+
+    from idp.asyncapi import build_asyncapi
+
+    document = orjson.dumps(build_asyncapi(), option=orjson.OPT_INDENT_2) + b"\n"
+    if output == "-":
+        sys.stdout.buffer.write(document)
+    else:
+        with open(output, "wb") as target:
+            target.write(document)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     s3_access_key_id: str = "idp-local"
     s3_secret_access_key: SecretStr = SecretStr("idp-local-secret")
 
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(9101, ge=0, le=65535)
+
     log_level: str = "INFO"
 
     @field_validator("cors_allowed_origins", "trusted_proxies", mode="before")

@@ -19,7 +19,7 @@ from idp.topology import declare_topology
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
-from workers.maintenance import Periodic, prune_processed_messages
+from workers.maintenance import Periodic, prune_processed_messages, sample_gauges
 from workers.outbox_relay import OutboxRelay
 from workers.roles.handlers import router as roles_router
 from workers.routing import FamilyRouter
@@ -89,9 +89,17 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    monitor = await aio_pika.connect_robust(settings.amqp_url)
+    monitor_channel = await monitor.channel()
     housekeeping = [
-        Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db))
+        Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db)),
+        Periodic(
+            "sample-gauges",
+            15,
+            lambda: sample_gauges(runtime.db, runtime.metrics, monitor_channel, families),
+        ),
     ]
+    runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
     await broker.start()
     await relay.start()
     for job in housekeeping:
@@ -106,6 +114,8 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
             await job.stop()
         with contextlib.suppress(Exception):
             await relay.stop()
+        with contextlib.suppress(Exception):
+            await monitor.close()
         await runtime.close()
         log.info("worker stopped")
 

@@ -26,6 +26,7 @@ from idp.security.authn import bearer_token
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import TokenError
 from idp.settings import Settings
+from idp.tracing import TraceContext
 from workers import idempotency
 from workers.context import Call, Client
 from workers.errors import DomainError
@@ -145,6 +146,7 @@ async def dispatch(
 ) -> None:
     """Serve one request message: reply exactly once, then ack (or requeue, or dead-letter)."""
     started = time.perf_counter()
+    trace = TraceContext.parse(_header(message, "traceparent")) or TraceContext.new()
     call = Call(
         request_id=_header(message, "x-request-id") or str(uuid.uuid4()),
         message_id=message.message_id,
@@ -152,11 +154,15 @@ async def dispatch(
             ip=_header(message, "x-client-ip"), user_agent=_header(message, "x-user-agent")
         ),
     )
+    metrics = runtime.metrics
+    metrics.in_flight.inc()
     try:
         reply, call = await _run(router, runtime, message, call)
     except Redeliver:
         await message.nack(requeue=True)
         return
+    finally:
+        metrics.in_flight.dec()
     if message.reply_to:
         await _publish_reply(message, reply, call.request_id)
     status = 200 if isinstance(reply, ReplyOk) else reply.error.status
@@ -164,16 +170,22 @@ async def dispatch(
         await message.reject(requeue=False)  # to idp.dead, with the caller already answered
     else:
         await message.ack()
+    key = message.type or message.routing_key or ""
+    elapsed = time.perf_counter() - started
+    if key in router.routes:  # unknown keys would let a publisher grow the label set
+        metrics.messages.labels(key, str(status)).inc()
+        metrics.latency.labels(key).observe(elapsed)
     principal = call.principal
     log.info(
         "message",
         extra={
             "request_id": call.request_id,
-            "routing_key": message.type or message.routing_key,
+            "trace_id": trace.trace_id,
+            "routing_key": key,
             "tenant": str(principal.tid) if principal else None,
             "user": str(principal.sub) if principal else None,
             "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(elapsed * 1000, 2),
         },
     )
 

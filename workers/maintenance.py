@@ -6,8 +6,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from aio_pika.abc import AbstractChannel
 from sqlalchemy import text
 
+from contracts.actions import family_queue
+from workers.metrics import WorkerMetrics
 from workers.uow import Database
 
 log = logging.getLogger("idp.maintenance")
@@ -50,3 +53,19 @@ async def prune_processed_messages(db: Database) -> int:
         )
         pruned: int = result.scalar_one()
     return pruned
+
+
+_BACKLOG = text("SELECT idp_outbox_backlog()")
+
+
+async def sample_gauges(
+    db: Database, metrics: WorkerMetrics, channel: AbstractChannel, families: tuple[str, ...]
+) -> None:
+    """Outbox backlog and request queue depths, for the metrics endpoint."""
+    async with db.transaction() as uow:
+        metrics.outbox_backlog.set((await uow.connection.execute(_BACKLOG)).scalar_one())
+    for family in families:
+        queue = await channel.declare_queue(family_queue(family), passive=True)
+        metrics.queue_depth.labels(family_queue(family)).set(
+            queue.declaration_result.message_count or 0
+        )

@@ -13,6 +13,7 @@ from idp.security.tokens import TokenCodec
 from idp.settings import Settings
 from workers.auth.service import AuthService
 from workers.auth.session_end import SessionEnder
+from workers.metrics import WorkerMetrics
 from workers.uow import Database
 
 
@@ -30,6 +31,7 @@ class Runtime:
     revocations: RevocationStore
     sessions: SessionEnder
     auth: AuthService
+    metrics: WorkerMetrics
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -59,6 +61,7 @@ class Runtime:
                 ender=ender,
                 clock=clock,
             ),
+            metrics=WorkerMetrics(),
         )
 
     async def close(self) -> None:

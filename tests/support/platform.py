@@ -50,6 +50,7 @@ class Platform:
     env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
@@ -58,6 +59,8 @@ class Platform:
     def environment(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env.update(EDGE_HOST="127.0.0.1", EDGE_PORT=str(self.port), EDGE_PUBLIC_URL=self.url)
+        # One worker process gets the metrics port; any further one logs that it is taken.
+        env.setdefault("WORKER_METRICS_PORT", str(self.metrics_port))
         return env
 
     def spawn(self, name: str, *args: str) -> Process:

@@ -1,0 +1,38 @@
+"""``/openapi.json`` and ``/docs`` (Swagger UI served from its PyPI package, no CDN)."""
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from aiohttp import web
+
+from edge.cookies import cookie_names
+from edge.errors import json_response
+from edge.openapi import build_openapi
+from edge.routes.model import HttpRoute
+from idp.settings import Settings
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>idp API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "BaseLayout"});
+</script></body></html>
+"""
+
+
+def add_api_docs(app: web.Application, routes: tuple[HttpRoute, ...], settings: Settings) -> None:
+    document = build_openapi(routes, cookie_names(settings).access)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    async def docs(request: web.Request) -> web.Response:
+        return web.Response(text=DOCS_PAGE, content_type="text/html")
+
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)
+    app.router.add_static("/docs/static", Path(swagger_ui_bundle.swagger_ui_path))

@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 document, generated from the routes and the contract models (never by hand)."""
+
+import copy
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from edge.routes.model import HttpRoute
+
+REF = "#/components/schemas/{model}"
+ERROR_STATUSES = {
+    "400": "Malformed JSON or failed validation (`invalid_request`, with `details`)",
+    "401": "Missing, invalid, expired or revoked token, or bad credentials",
+    "403": "Lacking the permission, or the CSRF check failed",
+    "404": "Not found, or belongs to another tenant",
+    "409": "Uniqueness or state conflict",
+    "413": "Body over the limit",
+    "429": "Rate limited; see `Retry-After`",
+    "503": "Broker or no worker available",
+    "504": "No reply within the request budget",
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "request_id"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def _schemas(routes: tuple[HttpRoute, ...]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for route in routes:
+        wanted.append((route.action.request, "validation"))
+        if route.action.response is not None:
+            wanted.append((route.action.response, "serialization"))
+    refs, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+    return refs, top.get("$defs", {})
+
+
+def _name(ref: dict[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    action = route.action
+    request_name = _name(refs[(action.request, "validation")])
+    request_schema = defs[request_name]
+    properties: dict[str, Any] = request_schema.get("properties", {})
+    path_params = _PATH_PARAM.findall(route.path)
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": properties.get(name, {"type": "string"}),
+        }
+        for name in path_params
+    ]
+    parameters += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": properties.get(name, {"type": "string"}),
+        }
+        for name in route.query
+    ]
+    operation: dict[str, Any] = {
+        "operationId": action.key.replace(".", "_"),
+        "summary": action.summary or action.key,
+        "tags": list(route.tags) or [action.family],
+        "x-routing-key": action.key,
+        "parameters": parameters,
+    }
+    if action.permission:
+        operation["x-permission"] = action.permission
+    excluded = set(path_params) | set(route.query)
+    body_fields = [name for name in properties if name not in excluded]
+    if route.method in {"POST", "PUT", "PATCH"} and body_fields:
+        if excluded:
+            body_name = f"{request_name}Body"
+            body = copy.deepcopy(request_schema)
+            body["properties"] = {k: v for k, v in properties.items() if k not in excluded}
+            body["required"] = [r for r in body.get("required", []) if r not in excluded]
+            defs[body_name] = body
+            request_name = body_name
+        operation["requestBody"] = {
+            "required": bool(defs[request_name].get("required")),
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=request_name)}}},
+        }
+    success: dict[str, Any] = {"description": "Success"}
+    if action.response is not None and route.status != 204:
+        success["content"] = {
+            "application/json": {"schema": refs[(action.response, "serialization")]}
+        }
+    responses: dict[str, Any] = {str(route.status): success}
+    for status, description in ERROR_STATUSES.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
+    operation["responses"] = responses
+    operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}] if action.authenticated else []
+    return operation
+
+
+def build_openapi(routes: tuple[HttpRoute, ...], access_cookie: str) -> dict[str, Any]:
+    refs, defs = _schemas(routes)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs, defs)
+    defs["Error"] = ERROR_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "idp",
+            "version": "1",
+            "description": "Multi-tenant identity platform. Every operation is also a "
+            "request on the broker: exchange `idp.rpc`, routing key `x-routing-key`.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": access_cookie},
+            },
+        },
+    }

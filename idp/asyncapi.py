@@ -1,0 +1,112 @@
+"""The AsyncAPI 3.0 document of the message interface, generated from ``contracts/``."""
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from contracts.actions import EXCHANGE_EVENTS, EXCHANGE_RPC, family_queue
+from contracts.catalog import ACTIONS
+from contracts.envelope import ReplyError, ReplyOk
+from contracts.events import EVENT_TYPES, Event
+
+REF = "#/components/schemas/{model}"
+
+
+def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (Event, "serialization"),
+        (ReplyOk, "serialization"),
+        (ReplyError, "serialization"),
+    ]
+    for action in ACTIONS.values():
+        wanted.append((action.request, "validation"))
+        if action.response is not None:
+            wanted.append((action.response, "serialization"))
+    refs, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+    return refs, top.get("$defs", {})
+
+
+def build_asyncapi(amqp_host: str = "localhost:5672") -> dict[str, Any]:
+    refs, schemas = _schemas()
+    channels: dict[str, Any] = {
+        "reply": {
+            "address": None,
+            "description": "The caller's reply_to queue (RabbitMQ direct reply-to works).",
+            "messages": {
+                "ok": {"payload": refs[(ReplyOk, "serialization")]},
+                "error": {"payload": refs[(ReplyError, "serialization")]},
+            },
+        }
+    }
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    headers = {
+        "type": "object",
+        "properties": {
+            "authorization": {"type": "string", "description": "Bearer <access token>"},
+            "x-request-id": {"type": "string"},
+            "traceparent": {"type": "string", "description": "W3C trace context"},
+        },
+    }
+    for key, action in sorted(ACTIONS.items()):
+        name = key.replace(".", "_")
+        messages[f"{name}_request"] = {
+            "name": key,
+            "title": action.summary or key,
+            "contentType": "application/json",
+            "headers": headers,
+            "correlationId": {"location": "$message.header#/correlation_id"},
+            "payload": refs[(action.request, "validation")],
+            "x-permission": action.permission,
+            "x-authenticated": action.authenticated,
+            "x-response": refs[(action.response, "serialization")] if action.response else None,
+        }
+        channels[name] = {
+            "address": key,
+            "messages": {"request": {"$ref": f"#/components/messages/{name}_request"}},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {"name": EXCHANGE_RPC, "type": "direct", "durable": True},
+                    "queue": {"name": family_queue(action.family), "durable": True},
+                }
+            },
+        }
+        operations[name] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "summary": action.summary or key,
+            "reply": {"channel": {"$ref": "#/channels/reply"}},
+        }
+    for event_type in EVENT_TYPES:
+        name = "event_" + event_type.replace(".", "_")
+        channels[name] = {
+            "address": event_type,
+            "messages": {"event": {"$ref": "#/components/messages/event"}},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {"name": EXCHANGE_EVENTS, "type": "topic", "durable": True},
+                }
+            },
+        }
+        operations[name] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
+    messages["event"] = {
+        "name": "event",
+        "contentType": "application/json",
+        "payload": refs[(Event, "serialization")],
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "idp message interface",
+            "version": "1",
+            "description": "Requests on idp.rpc (same contracts and tokens as HTTP); "
+            "domain events on idp.events (at least once; dedupe by id).",
+        },
+        "servers": {"broker": {"host": amqp_host, "protocol": "amqp"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }

@@ -1,0 +1,94 @@
+"""Metrics, structured logs and trace context, seen from outside the processes (SPEC 8)."""
+
+import secrets
+import urllib.request
+
+import aiohttp
+import jwt
+import orjson
+
+from tests.e2e.conftest import PASSWORD, bearer, signup
+from tests.support.platform import Platform
+
+
+def _log_lines(platform: Platform) -> list[dict[str, object]]:
+    lines = []
+    for process in platform.processes:
+        for raw in process.log().splitlines():
+            if raw.startswith("{"):
+                lines.append(orjson.loads(raw))
+    return lines
+
+
+async def test_edge_metrics_count_requests_by_route_and_status(
+    http: aiohttp.ClientSession,
+) -> None:
+    await signup(http)
+    async with http.get("/v1/auth/me") as response:
+        assert response.status == 401
+    async with http.get("/metrics") as response:
+        assert response.status == 200
+        assert response.content_type == "text/plain"
+        text = await response.text()
+    assert 'idp_http_requests_total{method="POST",route="/v1/tenants",status="201"}' in text
+    assert 'idp_http_requests_total{method="GET",route="/v1/auth/me",status="401"}' in text
+    assert "idp_http_request_duration_seconds_bucket" in text
+    assert "idp_rpc_timeouts_total" in text or "# TYPE idp_rpc_timeouts counter" in text
+    assert "idp_http_requests_in_flight" in text
+
+
+async def test_worker_metrics_count_messages_by_routing_key(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    await signup(http)
+    url = f"http://127.0.0.1:{platform.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    assert 'idp_worker_messages_total{routing_key="auth.signup",status="200"}' in text
+    assert "idp_worker_message_duration_seconds_bucket" in text
+    assert "idp_outbox_backlog" in text
+    assert "idp_queue_depth" in text
+
+
+async def test_request_id_and_trace_cross_the_broker_and_no_secret_is_logged(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    email = f"log-{secrets.token_hex(4)}@example.com"
+    owner = await signup(http, email=email)
+    request_id = f"req-{secrets.token_hex(8)}"
+    trace_id = secrets.token_hex(16)
+    headers = {
+        **bearer(owner["access_token"]),
+        "X-Request-ID": request_id,
+        "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+    }
+    async with http.get("/v1/auth/me", headers=headers) as response:
+        assert response.status == 200
+    async with http.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": owner["refresh_token"]},
+        headers={"X-Auth-Mode": "bearer"},
+    ) as response:
+        rotated = await response.json()
+    lines = _log_lines(platform)
+    ours = [line for line in lines if line.get("request_id") == request_id]
+    assert {line["logger"] for line in ours} == {"idp.edge", "idp.worker"}
+    assert all(line.get("trace_id") == trace_id for line in ours)
+    worker_line = next(line for line in ours if line["logger"] == "idp.worker")
+    assert worker_line["routing_key"] == "auth.me"
+    assert worker_line["tenant"] == owner["tenant"]["id"]
+    assert worker_line["user"] == owner["user"]["id"]
+    everything = "\n".join(p.log() for p in platform.processes)
+    secrets_used = [
+        owner["access_token"],
+        owner["refresh_token"],
+        rotated["access_token"],
+        rotated["refresh_token"],
+        PASSWORD,
+    ]
+    for secret in secrets_used:
+        assert secret not in everything
+        # A token's signature alone would be enough to spot a leak of part of it.
+        if secret.count(".") == 2:
+            assert jwt.get_unverified_header(secret)["alg"] == "HS256"
+            assert secret.rsplit(".", 1)[1] not in everything

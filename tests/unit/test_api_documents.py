@@ -1,0 +1,61 @@
+"""The AsyncAPI and OpenAPI documents are derived from contracts/ and stay complete."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from contracts.catalog import ACTIONS
+from contracts.events import EVENT_TYPES
+from edge.openapi import build_openapi
+from edge.routes import ROUTES
+from idp.asyncapi import build_asyncapi
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+def _resolves(document: dict[str, Any], ref: str) -> bool:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def test_asyncapi_lists_every_routing_key_and_event_type() -> None:
+    document = build_asyncapi()
+    assert document["asyncapi"] == "3.0.0"
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert set(ACTIONS) <= addresses
+    assert set(EVENT_TYPES) <= addresses
+    for ref in _refs(document):
+        assert _resolves(document, ref), ref
+
+
+def test_openapi_references_all_resolve() -> None:
+    document = build_openapi(ROUTES, "__Host-idp_access")
+    for ref in _refs(document):
+        assert _resolves(document, ref), ref
+    assert sum(len(methods) for methods in document["paths"].values()) == len(ROUTES)
+
+
+def test_idp_asyncapi_writes_the_document(tmp_path: Path) -> None:
+    target = tmp_path / "asyncapi.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "idp", "asyncapi", "--output", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(target.read_text())["asyncapi"] == "3.0.0"
