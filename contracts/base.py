@@ -1,8 +1,8 @@
 """Base classes and shared field types for the contract models."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 # Passwords are taken exactly as given: no stripping, no normalisation (SPEC 4.5).
 NewPassword = Annotated[str, Field(min_length=8, max_length=128)]
@@ -17,10 +17,32 @@ Email = Annotated[EmailStr, Field(max_length=254)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+def _reject_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _reject_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_nul(item)
+
+
 class Request(BaseModel):
-    """A request body: unknown fields are refused so typos do not pass silently."""
+    """A request body: unknown fields are refused so typos do not pass silently.
+
+    NUL characters are refused everywhere: PostgreSQL text cannot hold them, and no
+    legitimate name, email or password needs one.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _reject_nul(data)
+        return data
 
 
 class Empty(Request):

@@ -18,7 +18,7 @@ from aiormq.abc import AbstractChannel as AmqpChannel
 from pamqp.commands import Basic
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from contracts.envelope import FieldError, ReplyError, ReplyOk, error_reply
 from contracts.errors import ErrorCode
@@ -102,6 +102,10 @@ async def _run(
         return error_reply(
             exc.code, exc.message, details=exc.details, retry_after=exc.retry_after
         ), call
+    except DataError:
+        # Input the contract let through but PostgreSQL cannot store (out-of-range values,
+        # untranslatable characters): the caller's fault, and the same on every delivery.
+        return error_reply(ErrorCode.INVALID_REQUEST, "a value cannot be stored as given"), call
     except Exception as exc:
         if _is_transient(exc):
             log.warning(

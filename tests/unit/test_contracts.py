@@ -55,3 +55,12 @@ def test_error_replies_carry_the_status_of_their_code() -> None:
         reply = error_reply(code, "m")
         assert reply.error.status == STATUS[code]
         assert 400 <= reply.error.status <= 599
+
+
+def test_nul_characters_are_refused_anywhere_in_a_request() -> None:
+    with pytest.raises(ValidationError, match="NUL"):
+        SignupRequest.model_validate({"slug": "acme", "name": "Ac\x00me", "owner": OWNER})
+    with pytest.raises(ValidationError, match="NUL"):
+        LoginRequest.model_validate(
+            {"tenant": "acme", "email": "a@example.com", "password": "p\x00"}
+        )
