@@ -21,6 +21,7 @@ from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
 from workers.maintenance import Periodic, prune_processed_messages, sample_gauges
 from workers.outbox_relay import OutboxRelay
+from workers.revocation_sync import restore_if_lost
 from workers.roles.handlers import router as roles_router
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
@@ -83,6 +84,13 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     async with connection:
         await declare_topology(await connection.channel(), settings)
     runtime = Runtime.open(settings)
+    revocation_ttl = settings.access_token_ttl + settings.jwt_leeway_seconds
+
+    async def restore_revocations() -> None:
+        if await restore_if_lost(runtime.db, runtime.revocations, revocation_ttl):
+            log.warning("revocation records restored from PostgreSQL")
+
+    await restore_revocations()
     broker = build_broker(settings, runtime, families, concurrency)
     relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
     stop = asyncio.Event()
@@ -93,6 +101,7 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     monitor_channel = await monitor.channel()
     housekeeping = [
         Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db)),
+        Periodic("restore-revocations", 1, restore_revocations),
         Periodic(
             "sample-gauges",
             15,

@@ -3,6 +3,12 @@
 An ended session's id is kept for as long as any access token of it can still be valid
 (the access lifetime plus the clock leeway), so one key read per request tells whether a
 token's session is over.
+
+Redis may lose its data (a restart without persistence, a failover, a flush). The records
+are then restored from PostgreSQL by the workers (``workers.revocation_sync``), which set
+a marker key when Redis holds every record. Until the marker is there, authentication
+fails closed: a lost record must never turn a revoked token back into a valid one. The
+marker is read in the same round trip as the record.
 """
 
 from collections.abc import Iterable
@@ -16,6 +22,9 @@ class RevocationUnavailable(Exception):
     """Redis could not answer: authentication fails closed (503), never open."""
 
 
+READY_KEY = "idp:revocations:complete"
+
+
 def _key(session_id: UUID) -> str:
     return f"idp:revoked:session:{session_id}"
 
@@ -27,9 +36,24 @@ class RevocationStore:
 
     async def is_revoked(self, session_id: UUID) -> bool:
         try:
-            return bool(await self._redis.exists(_key(session_id)))
+            record, complete = await self._redis.mget(_key(session_id), READY_KEY)
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc
+        if complete is None:
+            raise RevocationUnavailable("revocation records are being restored")
+        return record is not None
+
+    async def is_complete(self) -> bool:
+        return bool(await self._redis.exists(READY_KEY))
+
+    async def restore(self, records: Iterable[tuple[UUID, float]]) -> None:
+        """Write back records (session id, seconds left) and mark the set complete."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid, seconds_left in records:
+                if seconds_left >= 1:
+                    pipe.set(_key(sid), b"1", ex=int(seconds_left))
+            pipe.set(READY_KEY, b"1")
+            await pipe.execute()
 
     async def revoke(self, session_ids: Iterable[UUID]) -> None:
         ids = list(session_ids)

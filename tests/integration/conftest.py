@@ -8,6 +8,7 @@ import pytest
 from contracts.auth import LoginResult, OwnerIn, SignupRequest
 from idp.settings import Settings
 from workers.context import Call, Client
+from workers.revocation_sync import restore_if_lost
 from workers.runtime import Runtime
 from workers.uow import Database
 
@@ -15,6 +16,10 @@ from workers.uow import Database
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     runtime = Runtime.open(settings)
+    # What a worker does at start: make sure Redis holds every revocation record.
+    await restore_if_lost(
+        runtime.db, runtime.revocations, settings.access_token_ttl + settings.jwt_leeway_seconds
+    )
     yield runtime
     await runtime.close()
 

@@ -24,6 +24,7 @@ from workers.app import ROUTERS, build_broker
 from workers.context import Call
 from workers.errors import Conflict
 from workers.journal import audit
+from workers.revocation_sync import restore_if_lost
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
 from workers.tables import audit_log
@@ -91,6 +92,8 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
         await declare_topology(channel, local)
         await (await channel.get_queue(QUEUE_DEAD)).purge()
     runtime = Runtime.open(local)
+    ttl = local.access_token_ttl + local.jwt_leeway_seconds
+    await restore_if_lost(runtime.db, runtime.revocations, ttl)  # as a worker does at start
     routers = {**ROUTERS, "files": _test_router()}
     broker = build_broker(local, runtime, ("auth", "files"), 16, routers=routers)
     await broker.start()
