@@ -82,8 +82,11 @@ async def _run(
             token = bearer_token(_header(message, "authorization"))
             principal = await runtime.authenticator.authenticate(token)
             call = Call(call.request_id, call.message_id, call.client, principal)
-            if action.permission is not None and action.permission not in principal.perms:
-                return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+            if action.permission is not None:
+                if action.permission not in principal.perms:
+                    return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+                # The token's claims may be up to 15 min old: check the current role too.
+                await runtime.permissions.require(principal, action.permission)
         result = await handler(request, call, runtime)
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call

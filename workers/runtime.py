@@ -13,7 +13,11 @@ from idp.security.tokens import TokenCodec
 from idp.settings import Settings
 from workers.auth.service import AuthService
 from workers.auth.session_end import SessionEnder
+from workers.permission_check import PermissionCheck
+from workers.roles.service import RolesService
 from workers.uow import Database
+from workers.users.service import UsersService
+from workers.users.tenant import TenantService
 
 
 def utc_now() -> datetime:
@@ -30,6 +34,10 @@ class Runtime:
     revocations: RevocationStore
     sessions: SessionEnder
     auth: AuthService
+    permissions: PermissionCheck
+    users: UsersService
+    tenant: TenantService
+    roles: RolesService
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -43,6 +51,7 @@ class Runtime:
             redis, settings.access_token_ttl + settings.jwt_leeway_seconds
         )
         ender = SessionEnder(revocations)
+        permissions = PermissionCheck(redis, db.transaction, settings.permission_cache_seconds)
         return cls(
             settings=settings,
             db=db,
@@ -59,6 +68,17 @@ class Runtime:
                 ender=ender,
                 clock=clock,
             ),
+            permissions=permissions,
+            users=UsersService(
+                settings=settings,
+                db=db,
+                hasher=hasher,
+                ender=ender,
+                permissions=permissions,
+                clock=clock,
+            ),
+            tenant=TenantService(db=db, clock=clock),
+            roles=RolesService(db=db, permissions=permissions, clock=clock),
         )
 
     async def close(self) -> None:
