@@ -44,12 +44,15 @@ async def test_tenant_b_cannot_reach_tenant_a(http: aiohttp.ClientSession) -> No
                 )
                 assert status == 404, (method, suffix, reply)
                 assert reply["error"]["code"] == "not_found"
-        for method, body in (
+        role_requests: list[tuple[str, dict[str, Any] | None]] = [
             ("GET", None),
             ("PATCH", {"permissions": ["tenant:read", "users:read"]}),
             ("DELETE", None),
-        ):
-            status, reply = await call(http, method, f"/v1/roles/{a_role['id']}", attacker, body)
+        ]
+        for method, role_body in role_requests:
+            status, reply = await call(
+                http, method, f"/v1/roles/{a_role['id']}", attacker, role_body
+            )
             assert status == 404, (method, reply)
         for params in (
             {"q": a_member["email"]},
