@@ -55,7 +55,7 @@ async def test_custom_roles_are_validated(http: aiohttp.ClientSession) -> None:
     assert role["permissions"] == ["audit:read", "users:read"]
     assert role["builtin"] is False
     for name in ("ops", "owner", "member"):
-        taken = {"name": name, "permissions": []}
+        taken: dict[str, object] = {"name": name, "permissions": []}
         async with http.post("/v1/roles", json=taken, headers=tenant.owner.headers) as response:
             await assert_error(response, 409, "conflict")
     other = await custom_role(http, tenant, [], name="other")
