@@ -154,6 +154,8 @@ class UsersService:
             if not changes:
                 return target.view
             await users.update_user(uow, target_id, now, **changes)
+            if "status" in changes:
+                await self._permissions.forget_user(caller.tid, target_id)
             if changes.get("status") == "disabled":
                 await self._cut_off(uow, call, target, "user_disabled", now)
             view = await self._view(uow, target_id)
