@@ -1,5 +1,6 @@
 """Creating, inviting, reading, changing and deleting users, and the guards around them."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -293,3 +294,24 @@ async def test_the_audit_trail_pages_newest_first(http: aiohttp.ClientSession) -
     stamps = [e["occurred_at"] for e in seen]
     assert stamps == sorted(stamps, reverse=True)
     assert all(e["actor_id"] == tenant.owner.id for e in seen)
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
+    http: aiohttp.ClientSession,
+) -> None:
+    tenant = await new_tenant(http)
+    second = await person(http, tenant, "owner")
+    results = await asyncio.gather(
+        call(http, "PUT", f"/v1/users/{second.id}/role", tenant.owner, {"role": "admin"}),
+        call(http, "PUT", f"/v1/users/{tenant.owner.id}/role", second, {"role": "admin"}),
+    )
+    statuses = sorted(status for status, _ in results)
+    # The loser is refused either by the last-owner guard (409) or, when the winner's
+    # demotion committed first, because it is no longer an owner (403).
+    assert statuses[0] == 200
+    assert statuses[1] in (403, 409)
+    status, page = await call(
+        http, "GET", "/v1/users", tenant.owner, params={"role": "owner", "status": "active"}
+    )
+    assert status == 200
+    assert len(page["items"]) == 1
