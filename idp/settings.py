@@ -68,6 +68,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Users and roles (issue 3)
+    invite_ttl_seconds: int = Field(7 * 24 * 3600, ge=300, le=30 * 24 * 3600)
+    permission_cache_seconds: int = Field(300, ge=1, le=24 * 3600)
+
     @field_validator("cors_allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

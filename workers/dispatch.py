@@ -84,8 +84,11 @@ async def _run(
             token = bearer_token(_header(message, "authorization"))
             principal = await runtime.authenticator.authenticate(token)
             call = Call(call.request_id, call.message_id, call.client, principal)
-            if action.permission is not None and action.permission not in principal.perms:
-                return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+            if action.permission is not None:
+                if action.permission not in principal.perms:
+                    return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+                # The token's claims may be up to 15 min old: check the current role too.
+                await runtime.permissions.require(principal, action.permission)
         if action.replayable and call.message_id and call.principal is not None:
             data = await _apply_once(runtime, action.key, handler, request, raw, call)
             return ReplyOk(data=data), call

@@ -14,7 +14,11 @@ from idp.settings import Settings
 from workers.auth.service import AuthService
 from workers.auth.session_end import SessionEnder
 from workers.metrics import WorkerMetrics
+from workers.permission_check import PermissionCheck
+from workers.roles.service import RolesService
 from workers.uow import Database
+from workers.users.service import UsersService
+from workers.users.tenant import TenantService
 
 
 def utc_now() -> datetime:
@@ -32,6 +36,10 @@ class Runtime:
     sessions: SessionEnder
     auth: AuthService
     metrics: WorkerMetrics
+    permissions: PermissionCheck
+    users: UsersService
+    tenant: TenantService
+    roles: RolesService
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -45,6 +53,7 @@ class Runtime:
             redis, settings.access_token_ttl + settings.jwt_leeway_seconds
         )
         ender = SessionEnder(revocations)
+        permissions = PermissionCheck(redis, db.transaction, settings.permission_cache_seconds)
         return cls(
             settings=settings,
             db=db,
@@ -62,6 +71,17 @@ class Runtime:
                 clock=clock,
             ),
             metrics=WorkerMetrics(),
+            permissions=permissions,
+            users=UsersService(
+                settings=settings,
+                db=db,
+                hasher=hasher,
+                ender=ender,
+                permissions=permissions,
+                clock=clock,
+            ),
+            tenant=TenantService(db=db, clock=clock),
+            roles=RolesService(db=db, permissions=permissions, clock=clock),
         )
 
     async def close(self) -> None:

@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from contracts.models import Tenant, User
-from workers.tables import roles, tenants, users
+from contracts.users import AuditEntry
+from workers.tables import audit_log, roles, tenants, users
 from workers.uow import UnitOfWork
 
 
@@ -143,3 +144,114 @@ async def set_password_hash(
         .where(users.c.id == user_id)
         .values(password_hash=password_hash, updated_at=now)
     )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_users(
+    uow: UnitOfWork,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+    q: str | None,
+    role: str | None,
+    status: str | None,
+) -> list[UserRecord]:
+    """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key."""
+    query = select(*_USER_COLUMNS).select_from(_USER_JOIN)
+    if after is not None:
+        query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
+    if q is not None:
+        pattern = f"%{_escape_like(q)}%"
+        query = query.where(
+            users.c.email.ilike(pattern, escape="\\") | users.c.name.ilike(pattern, escape="\\")
+        )
+    if role is not None:
+        query = query.where(roles.c.name == role)
+    if status is not None:
+        query = query.where(users.c.status == status)
+    query = query.order_by(users.c.created_at, users.c.id).limit(limit)
+    return [_record(row) for row in await uow.connection.execute(query)]
+
+
+async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
+    """The user, its row locked until the transaction ends."""
+    row = (
+        await uow.connection.execute(
+            select(*_USER_COLUMNS)
+            .select_from(_USER_JOIN)
+            .where(users.c.id == user_id)
+            .with_for_update(of=users)
+        )
+    ).one_or_none()
+    return _record(row) if row is not None else None
+
+
+async def update_user(uow: UnitOfWork, user_id: UUID, now: datetime, **values: Any) -> None:
+    await uow.connection.execute(
+        update(users).where(users.c.id == user_id).values(updated_at=now, **values)
+    )
+
+
+async def delete_user(uow: UnitOfWork, user_id: UUID) -> None:
+    await uow.connection.execute(delete(users).where(users.c.id == user_id))
+
+
+async def count_active_holders(uow: UnitOfWork, role_id: UUID, *, except_user: UUID) -> int:
+    result = await uow.connection.execute(
+        select(func.count())
+        .select_from(users)
+        .where(users.c.role_id == role_id, users.c.status == "active", users.c.id != except_user)
+    )
+    return int(result.scalar_one())
+
+
+async def update_tenant(
+    uow: UnitOfWork, tenant_id: UUID, now: datetime, **values: Any
+) -> Tenant | None:
+    row = (
+        await uow.connection.execute(
+            update(tenants)
+            .where(tenants.c.id == tenant_id)
+            .values(updated_at=now, **values)
+            .returning(tenants)
+        )
+    ).one_or_none()
+    return tenant_view(row) if row is not None else None
+
+
+async def lock_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
+    row = (
+        await uow.connection.execute(
+            select(tenants).where(tenants.c.id == tenant_id).with_for_update()
+        )
+    ).one_or_none()
+    return tenant_view(row) if row is not None else None
+
+
+async def list_audit(
+    uow: UnitOfWork, *, limit: int, before: tuple[datetime, UUID] | None, action: str | None
+) -> list[AuditEntry]:
+    """Up to ``limit`` entries, newest first, strictly before the cursor's key."""
+    query = select(audit_log)
+    if before is not None:
+        query = query.where(tuple_(audit_log.c.occurred_at, audit_log.c.id) < tuple_(*before))
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    query = query.order_by(audit_log.c.occurred_at.desc(), audit_log.c.id.desc()).limit(limit)
+    return [
+        AuditEntry(
+            id=row.id,
+            occurred_at=row.occurred_at,
+            actor_id=row.actor_id,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            data=row.data,
+            request_id=row.request_id,
+            ip=row.ip,
+        )
+        for row in await uow.connection.execute(query)
+    ]

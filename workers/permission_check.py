@@ -1,0 +1,165 @@
+"""The worker's second RBAC check: the caller's CURRENT role, not the token's claims.
+
+An access token carries the permissions of the role its user held at login, for up to
+15 minutes. Writes must follow a demotion or a disabling at once (SPEC 4.4), so the
+worker checks the user's current status and role permissions too.
+
+They are cached in Redis, one hash per tenant (``idp:perms:<tenant>``, a field per user),
+so the hit path is one ``HMGET``. Every change that affects them (a role assignment, a
+role's permissions, a user's status, a deletion) invalidates the field or the whole hash
+and replaces the hash's ``_epoch``. A miss reads PostgreSQL in the caller's tenant and
+fills the cache only if the epoch it saw before reading is still the current one, so a
+reader that raced a change can never write stale permissions back.
+"""
+
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from uuid import UUID
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from idp.security.revocation import RevocationUnavailable
+from idp.security.tokens import AccessClaims
+from workers.errors import Forbidden, Unauthenticated
+from workers.tables import roles, users
+from workers.uow import UnitOfWork
+
+_EPOCH = "_epoch"
+# Fill only if nobody changed the tenant's permissions since the reader looked.
+_FILL = """
+local current = redis.call('HGET', KEYS[1], '_epoch')
+if (current or '') ~= ARGV[1] then return 0 end
+if not current then redis.call('HSET', KEYS[1], '_epoch', ARGV[4]) end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_ABSENT = b"{}"
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentAccess:
+    """A user's standing right now: None when the account is gone or not active."""
+
+    role: str | None
+    permissions: frozenset[str]
+
+    @property
+    def active(self) -> bool:
+        return self.role is not None
+
+
+def _key(tenant_id: UUID) -> str:
+    return f"idp:perms:{tenant_id}"
+
+
+class PermissionCheck:
+    def __init__(
+        self,
+        redis: "Redis",
+        transaction: Callable[[UUID], AbstractAsyncContextManager[UnitOfWork]],
+        ttl_seconds: int,
+    ) -> None:
+        self._redis = redis
+        self._transaction = transaction
+        self._ttl = ttl_seconds
+
+    async def require(self, caller: AccessClaims, permission: str) -> None:
+        """401 if the caller is no longer an active user, 403 if their role lacks ``permission``."""
+        access = await self.current(caller)
+        if permission not in access.permissions:
+            raise Forbidden("permission denied")
+
+    async def current(self, caller: AccessClaims) -> CurrentAccess:
+        """The caller's current role and permissions; 401 if disabled, deleted or invited."""
+        access = await self.lookup(caller.tid, caller.sub)
+        if not access.active:
+            raise Unauthenticated("account is not active")
+        return access
+
+    async def lookup(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
+        key, field = _key(tenant_id), str(user_id)
+        try:
+            cached, epoch = await self._redis.hmget(key, [field, _EPOCH])  # bytes: no decoding
+        except (RedisError, OSError) as exc:
+            raise RevocationUnavailable(str(exc)) from exc
+        if cached is not None:
+            return _decode(_bytes(cached))
+        access = await self._load(tenant_id, user_id)
+        try:
+            await self._redis.eval(
+                _FILL,
+                1,
+                key,
+                _bytes(epoch or b"").decode(),
+                field,
+                _encode(access),
+                secrets.token_hex(8),
+                str(self._ttl),
+            )
+        except (RedisError, OSError) as exc:
+            raise RevocationUnavailable(str(exc)) from exc
+        return access
+
+    async def forget_user(self, tenant_id: UUID, user_id: UUID) -> None:
+        """A user's role or status changed: their next request reads PostgreSQL."""
+        await self._invalidate(tenant_id, str(user_id))
+
+    async def forget_tenant(self, tenant_id: UUID) -> None:
+        """A role changed: every user of the tenant is read again."""
+        await self._invalidate(tenant_id, None)
+
+    async def _invalidate(self, tenant_id: UUID, field: str | None) -> None:
+        key = _key(tenant_id)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if field is None:
+                    pipe.delete(key)
+                else:
+                    pipe.hdel(key, field)
+                pipe.hset(key, _EPOCH, secrets.token_hex(8))
+                pipe.expire(key, self._ttl)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise RevocationUnavailable(str(exc)) from exc
+
+    async def _load(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
+        async with self._transaction(tenant_id) as uow:
+            row = (
+                await uow.connection.execute(
+                    select(users.c.status, roles.c.name, roles.c.permissions)
+                    .select_from(
+                        users.join(
+                            roles,
+                            (roles.c.id == users.c.role_id)
+                            & (roles.c.tenant_id == users.c.tenant_id),
+                        )
+                    )
+                    .where(users.c.id == user_id)
+                )
+            ).one_or_none()
+        if row is None or row.status != "active":
+            return CurrentAccess(None, frozenset())
+        return CurrentAccess(row.name, frozenset(row.permissions))
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _encode(access: CurrentAccess) -> bytes:
+    if not access.active:
+        return _ABSENT
+    return orjson.dumps({"r": access.role, "p": sorted(access.permissions)})
+
+
+def _decode(raw: bytes) -> CurrentAccess:
+    data = orjson.loads(raw)
+    if not data:
+        return CurrentAccess(None, frozenset())
+    return CurrentAccess(str(data["r"]), frozenset(data["p"]))
