@@ -19,6 +19,7 @@ from idp.topology import declare_topology
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
+from workers.files.sweeper import UploadSweeper
 from workers.outbox_relay import OutboxRelay
 from workers.roles.handlers import router as roles_router
 from workers.routing import FamilyRouter
@@ -80,12 +81,17 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     runtime = Runtime.open(settings)
     broker = build_broker(settings, runtime, families, concurrency)
     relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
+    sweeper = UploadSweeper(runtime.files, settings.file_sweep_interval)
+    if "files" in families:
+        await runtime.open_storage()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await broker.start()
     await relay.start()
+    if runtime.files.storage.configured and "files" in families:
+        sweeper.start()
     log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})
     try:
         await stop.wait()
@@ -94,6 +100,7 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
         await broker.stop()  # stops consuming, waits for in-flight handlers (DRAIN_SECONDS)
         with contextlib.suppress(Exception):
             await relay.stop()
+        await sweeper.stop()
         await runtime.close()
         log.info("worker stopped")
 

@@ -13,6 +13,8 @@ from idp.security.tokens import TokenCodec
 from idp.settings import Settings
 from workers.auth.service import AuthService
 from workers.auth.session_end import SessionEnder
+from workers.files.service import FileService
+from workers.files.storage import FileStorage
 from workers.uow import Database
 
 
@@ -30,6 +32,7 @@ class Runtime:
     revocations: RevocationStore
     sessions: SessionEnder
     auth: AuthService
+    files: FileService
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -59,9 +62,15 @@ class Runtime:
                 ender=ender,
                 clock=clock,
             ),
+            files=FileService(settings=settings, db=db, storage=FileStorage(settings), clock=clock),
         )
 
+    async def open_storage(self) -> None:
+        """Open the S3 client (and create the bucket); for workers serving ``files``."""
+        await self.files.storage.open()
+
     async def close(self) -> None:
+        await self.files.storage.close()
         self.hasher.close()
         await self.redis.aclose()
         await self.db.close()

@@ -1,8 +1,8 @@
 """Every HTTP route of SPEC 4.3, family by family."""
 
-from edge.routes import auth
+from edge.routes import auth, files
 from edge.routes.model import HttpRoute
 
-ROUTES: tuple[HttpRoute, ...] = (*auth.ROUTES,)
+ROUTES: tuple[HttpRoute, ...] = (*auth.ROUTES, *files.ROUTES)
 
 __all__ = ["ROUTES", "HttpRoute"]
