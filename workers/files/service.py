@@ -198,6 +198,7 @@ class FileService:
 
     async def get(self, file_id_text: str, call: Call) -> FileDetail:
         """One file; a ready one carries a short-lived download URL."""
+        self._require_storage()
         file_id = parse_file_id(file_id_text)
         async with self._db.transaction(call.tenant_id) as uow:
             record = await files.file_by_id(uow, file_id)
@@ -206,7 +207,6 @@ class FileService:
         view = record.view
         if view.status != "ready":
             return FileDetail(**view.model_dump())
-        self._require_storage()
         ttl = self._settings.file_download_url_ttl
         url = await self._storage.presign_get(
             record.object_key, view.filename, view.content_type, ttl
@@ -215,6 +215,7 @@ class FileService:
 
     async def page(self, request: ListFilesRequest, call: Call) -> FilePage:
         """The tenant's files, newest first."""
+        self._require_storage()
         after = decode_cursor(request.cursor) if request.cursor else None
         async with self._db.transaction(call.tenant_id) as uow:
             records = await files.page(uow, limit=request.limit + 1, after=after)
