@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from contracts.files import VERIFIABLE_CONTENT_TYPES
+
 MIN_SECRET_BYTES = 32
 
 CsvList = Annotated[list[str], NoDecode]
@@ -62,6 +64,14 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str = "idp-local"
     s3_secret_access_key: SecretStr = SecretStr("idp-local-secret")
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    file_quota_bytes: int = Field(1024 * 1024 * 1024, ge=1)
+    file_quota_count: int = Field(10_000, ge=1)
+    file_content_types: CsvList = list(VERIFIABLE_CONTENT_TYPES)
+    pending_upload_ttl: int = Field(3600, ge=1)
+    file_upload_url_ttl: int = Field(900, ge=1, le=7 * 24 * 3600)
+    file_download_url_ttl: int = Field(300, ge=1, le=7 * 24 * 3600)
+    file_sweep_interval: float = Field(60.0, gt=0)
 
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(9101, ge=0, le=65535)
@@ -77,6 +87,20 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("file_content_types", mode="before")
+    @classmethod
+    def _verifiable_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip().lower() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            unknown = sorted(set(map(str, value)) - set(VERIFIABLE_CONTENT_TYPES))
+            if unknown:
+                raise ValueError(
+                    f"{', '.join(unknown)} cannot be verified; choose among "
+                    + ", ".join(VERIFIABLE_CONTENT_TYPES)
+                )
         return value
 
     @field_validator("jwt_secret", "jwt_refresh_secret")

@@ -7,6 +7,7 @@ import pytest
 
 from idp.settings import Settings
 from tests.support.env import apply_test_environment, ensure_vhost, require_services
+from tests.support.s3 import moto_server
 
 apply_test_environment()
 
@@ -38,3 +39,10 @@ def settings(_containers: None) -> Settings:
     require_services(settings)
     asyncio.run(migrate(settings))
     return settings
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server, a real HTTP endpoint on a free port, for the whole session."""
+    with moto_server(tmp_path_factory.mktemp("s3") / "moto.log") as url:
+        yield url

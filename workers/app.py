@@ -93,6 +93,8 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     await restore_revocations()
     broker = build_broker(settings, runtime, families, concurrency)
     relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
+    if "files" in families:
+        await runtime.open_storage()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -108,6 +110,12 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
             lambda: sample_gauges(runtime.db, runtime.metrics, monitor_channel, families),
         ),
     ]
+    if runtime.files.storage.configured and "files" in families:
+        housekeeping.append(
+            Periodic(
+                "sweep-expired-uploads", settings.file_sweep_interval, runtime.files.sweep_expired
+            )
+        )
     runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
     await broker.start()
     await relay.start()

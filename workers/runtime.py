@@ -13,6 +13,8 @@ from idp.security.tokens import TokenCodec
 from idp.settings import Settings
 from workers.auth.service import AuthService
 from workers.auth.session_end import SessionEnder
+from workers.files.service import FileService
+from workers.files.storage import FileStorage
 from workers.metrics import WorkerMetrics
 from workers.permission_check import PermissionCheck
 from workers.roles.service import RolesService
@@ -40,6 +42,7 @@ class Runtime:
     users: UsersService
     tenant: TenantService
     roles: RolesService
+    files: FileService
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -82,9 +85,15 @@ class Runtime:
             ),
             tenant=TenantService(db=db, clock=clock),
             roles=RolesService(db=db, permissions=permissions, clock=clock),
+            files=FileService(settings=settings, db=db, storage=FileStorage(settings), clock=clock),
         )
 
+    async def open_storage(self) -> None:
+        """Open the S3 client (and create the bucket); for workers serving ``files``."""
+        await self.files.storage.open()
+
     async def close(self) -> None:
+        await self.files.storage.close()
         self.hasher.close()
         await self.redis.aclose()
         await self.db.close()

@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -127,4 +128,20 @@ processed_messages = Table(
     Column("request_hash", LargeBinary, nullable=False),
     Column("reply", JSONB, nullable=False),
     _ts("created_at"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("object_key", Text, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_by", Uuid),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("uploaded_at", nullable=True),
 )

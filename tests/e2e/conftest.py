@@ -14,8 +14,12 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture(scope="session")
-def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    platform = Platform(log_dir=tmp_path_factory.mktemp("platform"))
+def platform(
+    settings: Settings, s3_endpoint_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    platform = Platform(
+        log_dir=tmp_path_factory.mktemp("platform"), env={"S3_ENDPOINT_URL": s3_endpoint_url}
+    )
     platform.start_worker()
     platform.start_edge()
     platform.wait_ready()

@@ -17,7 +17,17 @@ from workers.tables import sessions as sessions_table
 from workers.uow import Database
 from workers.users import repository as user_repo
 
-TENANT_TABLES = ("tenants", "roles", "users", "sessions", "audit_log", "outbox", "one_time_tokens")
+TENANT_TABLES = (
+    "tenants",
+    "roles",
+    "users",
+    "sessions",
+    "audit_log",
+    "outbox",
+    "one_time_tokens",
+    "processed_messages",
+    "files",
+)
 
 
 def _plain(url: str) -> str:

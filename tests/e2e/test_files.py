@@ -1,0 +1,312 @@
+"""Files over HTTP against a real S3 endpoint (moto's server): SPEC 4.3 /v1/files."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aioboto3
+import aiohttp
+import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy import select
+
+from idp.security.passwords import PasswordHasher
+from idp.settings import Settings
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.e2e.files_support import PNG, complete, declare, declared, put_bytes, uploaded
+from workers.tables import roles
+from workers.uow import Database
+from workers.users import repository as users
+
+
+def _s3(settings: Settings, url: str) -> Any:
+    return aioboto3.Session().client(
+        "s3",
+        endpoint_url=url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+    )
+
+
+async def _object_exists(settings: Settings, url: str, key: str) -> bool:
+    async with _s3(settings, url) as s3:
+        try:
+            await s3.head_object(Bucket=settings.s3_bucket, Key=key)
+        except ClientError:
+            return False
+        return True
+
+
+async def test_upload_complete_download_and_delete(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    owner = await signup(http)
+    token, tenant_id = owner["access_token"], owner["tenant"]["id"]
+    name = 'Réunion "final" ✓.png'
+    created = await declared(http, token, filename=name)
+    file, upload = created["file"], created["upload"]
+    assert file["status"] == "pending"
+    assert file["filename"] == name
+    assert file["size"] == len(PNG)
+    assert file["created_by"] == owner["user"]["id"]
+    assert upload["method"] == "PUT"
+    assert upload["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(PNG))}
+    assert 0 < upload["expires_in"] <= 3600
+    key = f"tenants/{tenant_id}/files/{file['id']}"
+    url = urlsplit(upload["url"])
+    assert url.path == f"/{settings.s3_bucket}/{key}"
+    # The signature covers the declared type and length: S3 refuses any other.
+    assert "content-length%3Bcontent-type%3Bhost" in url.query
+
+    async with http.get(f"/v1/files/{file['id']}", headers=bearer(token)) as response:
+        assert response.status == 200
+        pending = await response.json()
+    assert pending["status"] == "pending"
+    assert pending["download_url"] is None
+
+    await put_bytes(upload, PNG)
+    async with await complete(http, token, file["id"]) as response:
+        assert response.status == 200, await response.text()
+        ready = await response.json()
+    assert ready["status"] == "ready"
+    assert ready["uploaded_at"] is not None
+    async with await complete(http, token, file["id"]) as response:
+        assert response.status == 200  # completing again is harmless
+        assert (await response.json())["status"] == "ready"
+
+    async with http.get(f"/v1/files/{file['id']}", headers=bearer(token)) as response:
+        assert response.status == 200
+        detail = await response.json()
+    assert detail["status"] == "ready"
+    assert 0 < detail["download_expires_in"] <= 3600
+    async with (
+        aiohttp.ClientSession() as s3,
+        s3.get(detail["download_url"]) as download,
+    ):
+        assert download.status == 200
+        assert await download.read() == PNG
+        assert download.headers["Content-Type"] == "image/png"
+        disposition = download.headers["Content-Disposition"]
+    assert disposition == (
+        f"attachment; filename=\"R_union _final_ _.png\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
+
+    async with http.get("/v1/files", headers=bearer(token)) as response:
+        assert response.status == 200
+        listed = await response.json()
+    assert [item["id"] for item in listed["items"]] == [file["id"]]
+    assert listed["next_cursor"] is None
+
+    assert await _object_exists(settings, s3_endpoint_url, key)
+    async with http.delete(f"/v1/files/{file['id']}", headers=bearer(token)) as response:
+        assert response.status == 204
+    assert not await _object_exists(settings, s3_endpoint_url, key)
+    async with http.get(f"/v1/files/{file['id']}", headers=bearer(token)) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.delete(f"/v1/files/{file['id']}", headers=bearer(token)) as response:
+        await assert_error(response, 404, "not_found")
+
+
+async def test_content_that_is_not_the_declared_type_is_rejected_and_deleted(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    owner = await signup(http)
+    token = owner["access_token"]
+    html = b"<html><script>alert(1)</script></html>" + b" " * 100
+    created = await declared(http, token, filename="x.png", size=len(html))
+    await put_bytes(created["upload"], html)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        error = await assert_error(response, 400, "invalid_request")
+    assert "not image/png" in error["message"]
+    key = f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}"
+    assert not await _object_exists(settings, s3_endpoint_url, key)
+    async with http.get(f"/v1/files/{created['file']['id']}", headers=bearer(token)) as response:
+        detail = await response.json()
+    assert detail["status"] == "rejected"
+    assert detail["download_url"] is None
+    async with await complete(http, token, created["file"]["id"]) as response:
+        await assert_error(response, 400, "invalid_request")
+
+
+async def test_a_size_other_than_declared_is_rejected_and_deleted(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    owner = await signup(http)
+    token = owner["access_token"]
+    created = await declared(http, token, size=len(PNG) + 10)
+    await put_bytes(created["upload"], PNG)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        error = await assert_error(response, 400, "invalid_request")
+    assert "declared" in error["message"]
+    key = f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}"
+    assert not await _object_exists(settings, s3_endpoint_url, key)
+
+
+async def test_completing_before_uploading_is_a_400_and_the_upload_stays_possible(
+    http: aiohttp.ClientSession,
+) -> None:
+    owner = await signup(http)
+    token = owner["access_token"]
+    created = await declared(http, token)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        await assert_error(response, 400, "invalid_request")
+    await put_bytes(created["upload"], PNG)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        assert response.status == 200
+
+
+async def test_oversize_and_disallowed_types_are_refused_before_any_upload(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    owner = await signup(http)
+    token = owner["access_token"]
+    async with await declare(http, token, size=settings.max_file_bytes + 1) as response:
+        await assert_error(response, 413, "payload_too_large")
+    for content_type in ("text/html", "application/x-msdownload", "image/svg+xml"):
+        async with await declare(http, token, content_type=content_type) as response:
+            await assert_error(response, 415, "unsupported_media_type")
+    for bad in (
+        {"filename": "", "content_type": "image/png", "size": 10},
+        {"filename": "a\nb.png", "content_type": "image/png", "size": 10},
+        {"filename": "a.png", "content_type": "image/png", "size": 0},
+        {"filename": "a.png", "content_type": "not a type", "size": 10},
+        {"filename": "a.png", "content_type": "image/png", "size": "ten"},
+    ):
+        async with http.post("/v1/files", json=bad, headers=bearer(token)) as response:
+            await assert_error(response, 400, "invalid_request")
+    async with http.get("/v1/files", headers=bearer(token)) as response:
+        assert (await response.json())["items"] == []
+
+
+async def test_a_path_traversal_filename_is_only_metadata(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    owner = await signup(http)
+    token, tenant_id = owner["access_token"], owner["tenant"]["id"]
+    name = "../../../etc/passwd"
+    ready = await uploaded(
+        http, token, data=b"root:x:0:0\n", filename=name, content_type="text/plain"
+    )
+    assert ready["filename"] == name
+    key = f"tenants/{tenant_id}/files/{ready['id']}"
+    assert await _object_exists(settings, s3_endpoint_url, key)
+    async with _s3(settings, s3_endpoint_url) as s3:
+        listing = await s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix="")
+    keys = [item["Key"] for item in listing.get("Contents", [])]
+    assert not [k for k in keys if "etc" in k or ".." in k]
+    async with http.get(f"/v1/files/{ready['id']}", headers=bearer(token)) as response:
+        detail = await response.json()
+    assert urlsplit(detail["download_url"]).path == f"/{settings.s3_bucket}/{key}"
+    async with aiohttp.ClientSession() as s3_http, s3_http.get(detail["download_url"]) as got:
+        disposition = got.headers["Content-Disposition"]
+    assert "/" not in disposition.split(";", 1)[1].replace("%2F", "")
+    assert 'filename=".._.._.._etc_passwd"' in disposition
+
+
+async def test_another_tenants_file_is_not_found(http: aiohttp.ClientSession) -> None:
+    a, b = await signup(http), await signup(http)
+    created = await declared(http, a["access_token"])
+    await put_bytes(created["upload"], PNG)
+    file_id = created["file"]["id"]
+    other = bearer(b["access_token"])
+    async with http.get(f"/v1/files/{file_id}", headers=other) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.post(f"/v1/files/{file_id}/complete", headers=other) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.delete(f"/v1/files/{file_id}", headers=other) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.get("/v1/files", headers=other) as response:
+        assert (await response.json())["items"] == []
+    # Still intact for its owner.
+    async with await complete(http, a["access_token"], file_id) as response:
+        assert response.status == 200
+
+
+@pytest.mark.parametrize("path_id", ["not-a-uuid", "1", "%2E%2E", "00000000-0000-0000-0000"])
+async def test_an_id_that_is_not_a_uuid_is_not_found(
+    http: aiohttp.ClientSession, path_id: str
+) -> None:
+    owner = bearer((await signup(http))["access_token"])
+    async with http.get(f"/v1/files/{path_id}", headers=owner) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.post(f"/v1/files/{path_id}/complete", headers=owner) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.delete(f"/v1/files/{path_id}", headers=owner) as response:
+        await assert_error(response, 404, "not_found")
+
+
+async def _member_token(
+    http: aiohttp.ClientSession, settings: Settings, owner: dict[str, Any]
+) -> str:
+    """Insert a ``member`` through the workers' repository, then log in over HTTP."""
+    tenant_id = uuid.UUID(owner["tenant"]["id"])
+    email = f"member-{uuid.uuid4().hex[:8]}@example.com"
+    hasher, db = PasswordHasher(settings), Database.connect(settings)
+    try:
+        password_hash = await hasher.hash(PASSWORD)
+        async with db.transaction(tenant_id) as uow:
+            role_id = (
+                await uow.connection.execute(select(roles.c.id).where(roles.c.name == "member"))
+            ).scalar_one()
+            await users.insert_user(
+                uow,
+                user_id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                email=email,
+                name="Member",
+                password_hash=password_hash,
+                status="active",
+                role_id=role_id,
+                now=datetime.now(UTC),
+            )
+    finally:
+        hasher.close()
+        await db.close()
+    body = {"tenant": owner["tenant"]["slug"], "email": email, "password": PASSWORD}
+    async with http.post(
+        "/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer"}
+    ) as response:
+        assert response.status == 200, await response.text()
+        token: str = (await response.json())["access_token"]
+    return token
+
+
+async def test_a_member_uploads_and_reads_but_cannot_delete(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    owner = await signup(http)
+    member = await _member_token(http, settings, owner)
+    ready = await uploaded(http, member)
+    async with http.get(f"/v1/files/{ready['id']}", headers=bearer(member)) as response:
+        assert response.status == 200
+    async with http.delete(f"/v1/files/{ready['id']}", headers=bearer(member)) as response:
+        await assert_error(response, 403, "forbidden")
+    async with http.get(f"/v1/files/{ready['id']}", headers=bearer(member)) as response:
+        assert (await response.json())["status"] == "ready"
+    async with http.delete(
+        f"/v1/files/{ready['id']}", headers=bearer(owner["access_token"])
+    ) as response:
+        assert response.status == 204
+
+
+async def test_the_list_pages_newest_first(http: aiohttp.ClientSession) -> None:
+    token = (await signup(http))["access_token"]
+    ids = [(await declared(http, token, filename=f"f{i}.png"))["file"]["id"] for i in range(5)]
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        async with http.get("/v1/files", params=query, headers=bearer(token)) as response:
+            assert response.status == 200
+            page = await response.json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    for bad in ({"cursor": "garbage!"}, {"limit": "0"}, {"limit": "201"}, {"limit": "x"}):
+        async with http.get("/v1/files", params=bad, headers=bearer(token)) as response:
+            await assert_error(response, 400, "invalid_request")

@@ -1,0 +1,268 @@
+"""Files: declare, upload (presigned PUT), verify, download (presigned GET), delete.
+
+The bytes never cross the broker or the edge: clients PUT and GET them on S3 with URLs
+the worker signs. A file is ``pending`` until ``complete`` has checked the stored
+object's size, type and leading bytes; then it is ``ready``. A failed check deletes the
+object and marks the row ``rejected``; the sweeper removes unfinished rows (and any
+object a late PUT left) after ``PENDING_UPLOAD_TTL``.
+"""
+
+import base64
+import binascii
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from contracts.files import (
+    CreatedFile,
+    CreateFileRequest,
+    File,
+    FileDetail,
+    FilePage,
+    ListFilesRequest,
+    Upload,
+)
+from idp.settings import Settings
+from workers.context import Call
+from workers.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, Unavailable
+from workers.files import repository as files
+from workers.files.errors import UnsupportedMediaType
+from workers.files.signatures import SNIFF_BYTES, matches
+from workers.files.storage import NOT_CONFIGURED, FileStorage, object_key
+from workers.journal import audit, emit
+from workers.uow import Database
+
+log = logging.getLogger("idp.files")
+SWEEP_BATCH = 200
+
+
+def parse_file_id(value: str) -> UUID:
+    """A path id that is not a UUID names no file: 404, like another tenant's id."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound("file not found") from None
+
+
+def encode_cursor(created_at: datetime, file_id: UUID) -> str:
+    raw = f"{created_at.isoformat()}|{file_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, file_id = raw.split("|", 1)
+        parsed = datetime.fromisoformat(created_at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return parsed, UUID(file_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not valid; use next_cursor from a previous page") from None
+
+
+class FileService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        storage: FileStorage,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._storage = storage
+        self._clock = clock
+
+    @property
+    def storage(self) -> FileStorage:
+        return self._storage
+
+    def _require_storage(self) -> None:
+        if not self._storage.configured:
+            raise Unavailable(NOT_CONFIGURED)
+
+    async def create(self, request: CreateFileRequest, call: Call) -> CreatedFile:
+        """Record a pending file and sign a PUT bound to its declared type and size."""
+        settings = self._settings
+        if request.content_type not in settings.file_content_types:
+            raise UnsupportedMediaType(
+                f"content type {request.content_type} is not allowed; allowed: "
+                + ", ".join(settings.file_content_types)
+            )
+        if request.size > settings.max_file_bytes:
+            raise PayloadTooLarge(f"a file may be at most {settings.max_file_bytes} bytes")
+        self._require_storage()
+        tenant_id, file_id, now = call.tenant_id, uuid.uuid4(), self._clock()
+        key = object_key(tenant_id, file_id)
+        expires_in = min(settings.file_upload_url_ttl, settings.pending_upload_ttl)
+        # Signed first: if S3 is down nothing is recorded.
+        url = await self._storage.presign_put(key, request.content_type, request.size, expires_in)
+        async with self._db.transaction(tenant_id) as uow:
+            await files.lock_quota(uow, tenant_id)
+            used = await files.usage(uow)
+            if used.count + 1 > settings.file_quota_count:
+                raise Conflict(
+                    f"the tenant's file quota ({settings.file_quota_count} files) is full"
+                )
+            if used.bytes + request.size > settings.file_quota_bytes:
+                raise Conflict(
+                    f"the tenant's storage quota ({settings.file_quota_bytes} bytes) would be "
+                    f"exceeded ({used.bytes} bytes in use)"
+                )
+            record = await files.insert_file(
+                uow,
+                file_id=file_id,
+                tenant_id=tenant_id,
+                object_key=key,
+                filename=request.filename,
+                content_type=request.content_type,
+                size=request.size,
+                created_by=call.caller.sub,
+                now=now,
+            )
+        headers = {"Content-Type": request.content_type, "Content-Length": str(request.size)}
+        return CreatedFile(
+            file=record.view, upload=Upload(url=url, headers=headers, expires_in=expires_in)
+        )
+
+    async def complete(self, file_id_text: str, call: Call) -> File:
+        """Verify the uploaded object; ready (with event and audit) or rejected (400)."""
+        self._require_storage()
+        file_id, tenant_id = parse_file_id(file_id_text), call.tenant_id
+        async with self._db.transaction(tenant_id) as uow:
+            record = await files.file_by_id(uow, file_id)
+        if record is None:
+            raise NotFound("file not found")
+        if record.view.status == "ready":
+            return record.view  # completing twice is harmless
+        if record.view.status == "rejected":
+            raise InvalidRequest("this upload was rejected; declare the file again")
+        stored = await self._storage.head(record.object_key)
+        if stored is None:
+            raise InvalidRequest("nothing was uploaded for this file yet; PUT it, then complete")
+        problem = await self._problem(record, stored.size, stored.content_type)
+        now = self._clock()
+        if problem is not None:
+            async with self._db.transaction(tenant_id) as uow:
+                rejected = await files.mark_rejected(uow, file_id, now)
+                if rejected is not None:
+                    await self._storage.delete(record.object_key)
+                    await audit(
+                        uow,
+                        call,
+                        tenant_id=tenant_id,
+                        action="file.rejected",
+                        actor_id=call.caller.sub,
+                        target_type="file",
+                        target_id=file_id,
+                        data={"reason": problem},
+                    )
+            raise InvalidRequest(f"upload rejected: {problem}; the object was deleted")
+        async with self._db.transaction(tenant_id) as uow:
+            ready = await files.mark_ready(uow, file_id, now)
+            if ready is None:  # a concurrent complete or delete got there first
+                current = await files.file_by_id(uow, file_id)
+                if current is None or current.view.status != "ready":
+                    raise NotFound("file not found")
+                return current.view
+            view = ready.view.model_dump(mode="json")
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="file.uploaded",
+                actor_id=call.caller.sub,
+                target_type="file",
+                target_id=file_id,
+                data={"filename": ready.view.filename, "size": ready.view.size},
+            )
+            await emit(uow, tenant_id=tenant_id, event_type="file.uploaded", data={"file": view})
+        return ready.view
+
+    async def _problem(
+        self, record: files.FileRecord, size: int, content_type: str | None
+    ) -> str | None:
+        declared = record.view
+        if size != declared.size:
+            return f"{size} bytes were uploaded but {declared.size} were declared"
+        if content_type is not None and content_type.lower() != declared.content_type:
+            return f"stored as {content_type}, declared as {declared.content_type}"
+        head = await self._storage.read_start(record.object_key, SNIFF_BYTES)
+        if not matches(declared.content_type, head):
+            return f"the content is not {declared.content_type}"
+        return None
+
+    async def get(self, file_id_text: str, call: Call) -> FileDetail:
+        """One file; a ready one carries a short-lived download URL."""
+        self._require_storage()
+        file_id = parse_file_id(file_id_text)
+        async with self._db.transaction(call.tenant_id) as uow:
+            record = await files.file_by_id(uow, file_id)
+        if record is None:
+            raise NotFound("file not found")
+        view = record.view
+        if view.status != "ready":
+            return FileDetail(**view.model_dump())
+        ttl = self._settings.file_download_url_ttl
+        url = await self._storage.presign_get(
+            record.object_key, view.filename, view.content_type, ttl
+        )
+        return FileDetail(**view.model_dump(), download_url=url, download_expires_in=ttl)
+
+    async def page(self, request: ListFilesRequest, call: Call) -> FilePage:
+        """The tenant's files, newest first."""
+        self._require_storage()
+        after = decode_cursor(request.cursor) if request.cursor else None
+        async with self._db.transaction(call.tenant_id) as uow:
+            records = await files.page(uow, limit=request.limit + 1, after=after)
+        items = [r.view for r in records[: request.limit]]
+        more = len(records) > request.limit
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        return FilePage(items=items, next_cursor=next_cursor)
+
+    async def delete(self, file_id_text: str, call: Call) -> None:
+        """Remove the object, then the row (the row stays if S3 refuses)."""
+        self._require_storage()
+        file_id, tenant_id = parse_file_id(file_id_text), call.tenant_id
+        async with self._db.transaction(tenant_id) as uow:
+            record = await files.delete_file(uow, file_id)
+            if record is None:
+                raise NotFound("file not found")
+            # Inside the transaction: if S3 fails, the row is kept and a retry is safe.
+            await self._storage.delete(record.object_key)
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="file.deleted",
+                actor_id=call.caller.sub,
+                target_type="file",
+                target_id=file_id,
+                data={"filename": record.view.filename},
+            )
+            await emit(
+                uow,
+                tenant_id=tenant_id,
+                event_type="file.deleted",
+                data={"file": record.view.model_dump(mode="json")},
+            )
+
+    async def sweep_expired(self, now: datetime | None = None) -> int:
+        """Delete unfinished uploads older than PENDING_UPLOAD_TTL, object and row."""
+        cutoff = (now or self._clock()) - timedelta(seconds=self._settings.pending_upload_ttl)
+        async with self._db.transaction() as uow:
+            expired = await files.expired_uploads(uow, cutoff, SWEEP_BATCH)
+        removed = 0
+        for tenant_id, file_id in expired:
+            async with self._db.transaction(tenant_id) as uow:
+                record = await files.delete_file(uow, file_id, unfinished_before=cutoff)
+                if record is not None:
+                    await self._storage.delete(record.object_key)
+                    removed += 1
+        if removed:
+            log.info("expired uploads removed", extra={"count": removed})
+        return removed

@@ -1,0 +1,60 @@
+"""Does an object's first bytes match its declared content type? Pure; no I/O."""
+
+from collections.abc import Callable
+from typing import Final
+
+# Bytes read from the start of an object to check it (one ranged GET).
+SNIFF_BYTES: Final = 512
+
+_TEXT_CONTROLS: Final = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}
+
+
+def _png(head: bytes) -> bool:
+    return head.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def _jpeg(head: bytes) -> bool:
+    return head.startswith(b"\xff\xd8\xff")
+
+
+def _gif(head: bytes) -> bool:
+    return head.startswith((b"GIF87a", b"GIF89a"))
+
+
+def _webp(head: bytes) -> bool:
+    return len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+def _pdf(head: bytes) -> bool:
+    return head.startswith(b"%PDF-")
+
+
+def _text(head: bytes) -> bool:
+    """UTF-8 without control characters (a multi-byte character cut at the end is fine)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if any(byte in _TEXT_CONTROLS or byte == 0x7F for byte in head):
+        return False
+    for cut in range(4):  # the window may end inside a character of up to 4 bytes
+        try:
+            head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+SIGNATURES: Final[dict[str, Callable[[bytes], bool]]] = {
+    "image/png": _png,
+    "image/jpeg": _jpeg,
+    "image/gif": _gif,
+    "image/webp": _webp,
+    "application/pdf": _pdf,
+    "text/plain": _text,
+}
+
+
+def matches(content_type: str, head: bytes) -> bool:
+    """True when ``head`` (the object's first bytes) is what ``content_type`` says it is."""
+    check = SIGNATURES.get(content_type)
+    return check is not None and check(head)
