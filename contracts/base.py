@@ -22,7 +22,8 @@ def _reject_nul(value: Any) -> None:
         if "\x00" in value:
             raise ValueError("text must not contain NUL characters")
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            _reject_nul(key)
             _reject_nul(item)
     elif isinstance(value, list):
         for item in value:
