@@ -4,7 +4,7 @@ Import this module (not ``contracts.actions``) wherever the whole table is neede
 broker topology, the edge's routes, the API documents.
 """
 
-from contracts import auth
+from contracts import auth, sessions
 from contracts.actions import ACTIONS, FAMILIES, PING, Action
 
-__all__ = ["ACTIONS", "FAMILIES", "PING", "Action", "auth"]
+__all__ = ["ACTIONS", "FAMILIES", "PING", "Action", "auth", "sessions"]

@@ -11,8 +11,11 @@ from idp.security.passwords import PasswordHasher
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec
 from idp.settings import Settings
+from workers.auth.password_flows import PasswordFlows
 from workers.auth.service import AuthService
+from workers.auth.session_control import SessionControl
 from workers.auth.session_end import SessionEnder
+from workers.auth.throttle import Throttle
 from workers.uow import Database
 
 
@@ -30,6 +33,9 @@ class Runtime:
     revocations: RevocationStore
     sessions: SessionEnder
     auth: AuthService
+    throttle: Throttle
+    session_control: SessionControl
+    passwords: PasswordFlows
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -43,6 +49,7 @@ class Runtime:
             redis, settings.access_token_ttl + settings.jwt_leeway_seconds
         )
         ender = SessionEnder(revocations)
+        throttle = Throttle(redis, settings, clock)
         return cls(
             settings=settings,
             db=db,
@@ -57,7 +64,13 @@ class Runtime:
                 hasher=hasher,
                 tokens=tokens,
                 ender=ender,
+                throttle=throttle,
                 clock=clock,
+            ),
+            throttle=throttle,
+            session_control=SessionControl(db=db, ender=ender, clock=clock),
+            passwords=PasswordFlows(
+                db=db, hasher=hasher, ender=ender, throttle=throttle, clock=clock
             ),
         )
 
