@@ -4,7 +4,7 @@ Import this module (not ``contracts.actions``) wherever the whole table is neede
 broker topology, the edge's routes, the API documents.
 """
 
-from contracts import auth, files, roles, users
+from contracts import auth, files, roles, sessions, users
 from contracts.actions import ACTIONS, FAMILIES, PING, Action
 
-__all__ = ["ACTIONS", "FAMILIES", "PING", "Action", "auth", "files", "roles", "users"]
+__all__ = ["ACTIONS", "FAMILIES", "PING", "Action", "auth", "files", "roles", "sessions", "users"]

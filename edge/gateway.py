@@ -166,7 +166,8 @@ class Gateway:
             return response
         data = reply.get("data")
         if route.status == 204 or data is None:
-            response = web.Response(status=204)
+            # A body-less success: 202 (accepted, e.g. reset requests) or 204.
+            response = web.Response(status=202 if route.status == 202 else 204)
             if key in SESSION_ENDS:
                 clear_session_cookies(response, self.settings)
             return response

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # Users and roles (issue 3)
     invite_ttl_seconds: int = Field(7 * 24 * 3600, ge=300, le=30 * 24 * 3600)
     permission_cache_seconds: int = Field(300, ge=1, le=24 * 3600)
+    # Brute force (SPEC 4.5): failures per account before delays start, the longest
+    # delay, and login/sign-up/reset requests per client address and minute.
+    login_max_failures: int = Field(5, ge=1, le=1000)
+    login_lock_max_seconds: int = Field(900, ge=1, le=86400)
+    ip_rate_limit_per_minute: int = Field(60, ge=1)
 
     @field_validator("cors_allowed_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -11,8 +11,11 @@ from idp.security.passwords import PasswordHasher
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec
 from idp.settings import Settings
+from workers.auth.password_flows import PasswordFlows
 from workers.auth.service import AuthService
+from workers.auth.session_control import SessionControl
 from workers.auth.session_end import SessionEnder
+from workers.auth.throttle import Throttle
 from workers.files.service import FileService
 from workers.files.storage import FileStorage
 from workers.metrics import WorkerMetrics
@@ -43,6 +46,9 @@ class Runtime:
     tenant: TenantService
     roles: RolesService
     files: FileService
+    throttle: Throttle
+    session_control: SessionControl
+    passwords: PasswordFlows
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -57,6 +63,7 @@ class Runtime:
         )
         ender = SessionEnder(revocations)
         permissions = PermissionCheck(redis, db.transaction, settings.permission_cache_seconds)
+        throttle = Throttle(redis, settings, clock)
         return cls(
             settings=settings,
             db=db,
@@ -71,6 +78,7 @@ class Runtime:
                 hasher=hasher,
                 tokens=tokens,
                 ender=ender,
+                throttle=throttle,
                 clock=clock,
             ),
             metrics=WorkerMetrics(),
@@ -86,6 +94,11 @@ class Runtime:
             tenant=TenantService(db=db, clock=clock),
             roles=RolesService(db=db, permissions=permissions, clock=clock),
             files=FileService(settings=settings, db=db, storage=FileStorage(settings), clock=clock),
+            throttle=throttle,
+            session_control=SessionControl(db=db, ender=ender, clock=clock),
+            passwords=PasswordFlows(
+                db=db, hasher=hasher, ender=ender, throttle=throttle, clock=clock
+            ),
         )
 
     async def open_storage(self) -> None:

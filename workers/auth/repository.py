@@ -1,4 +1,4 @@
-"""SQL for sessions. Runs inside a unit of work; RLS scopes every statement."""
+"""SQL for sessions and credentials. Runs inside a unit of work; RLS scopes every statement."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import insert, select, update
 
-from workers.tables import sessions
+from workers.tables import sessions, users
 from workers.uow import UnitOfWork
 
 
@@ -118,3 +118,62 @@ async def live_session_ids(uow: UnitOfWork, user_id: UUID) -> list[UUID]:
         select(sessions.c.id).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
     )
     return list(result.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+
+
+async def live_sessions(uow: UnitOfWork, user_id: UUID, now: datetime) -> list[LiveSession]:
+    """Sessions of ``user_id`` neither ended nor past their absolute end, newest use first."""
+    result = await uow.connection.execute(
+        select(
+            sessions.c.id,
+            sessions.c.created_at,
+            sessions.c.last_used_at,
+            sessions.c.expires_at,
+            sessions.c.user_agent,
+            sessions.c.ip,
+        )
+        .where(
+            sessions.c.user_id == user_id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.last_used_at.desc(), sessions.c.id)
+    )
+    return [LiveSession(**row._mapping) for row in result]
+
+
+async def set_password(
+    uow: UnitOfWork,
+    user_id: UUID,
+    *,
+    password_hash: str,
+    now: datetime,
+    activate: bool = False,
+    verify_email: bool = False,
+) -> None:
+    """Store a new password hash; optionally complete an invitation and verify the email."""
+    values: dict[str, object] = {"password_hash": password_hash, "updated_at": now}
+    if verify_email:
+        values["email_verified"] = True
+    await uow.connection.execute(update(users).where(users.c.id == user_id).values(**values))
+    if activate:
+        await uow.connection.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.status == "invited")
+            .values(status="active")
+        )
+
+
+async def mark_email_verified(uow: UnitOfWork, user_id: UUID, now: datetime) -> None:
+    await uow.connection.execute(
+        update(users).where(users.c.id == user_id).values(email_verified=True, updated_at=now)
+    )

@@ -13,11 +13,13 @@ from contracts.envelope import FieldError
 from contracts.models import Tenant
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
+from idp.security.password_policy import password_problem
 from idp.security.passwords import PasswordHasher
 from idp.security.tokens import TokenCodec, TokenPair, refresh_token_hash
 from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.session_end import SessionEnder
+from workers.auth.throttle import Throttle
 from workers.context import Call, Client
 from workers.errors import (
     Conflict,
@@ -43,10 +45,9 @@ class _Opened:
 
 def check_new_password(password: str, email: str, field: str) -> None:
     """SPEC 4.5's rules beyond the length the contract already enforces."""
-    if password.casefold() == email.casefold():
+    if (problem := password_problem(password, email)) is not None:
         raise InvalidRequest(
-            "password rejected",
-            details=[FieldError(field=field, message="must not equal the email")],
+            "password rejected", details=[FieldError(field=field, message=problem)]
         )
 
 
@@ -59,6 +60,7 @@ class AuthService:
         hasher: PasswordHasher,
         tokens: TokenCodec,
         ender: SessionEnder,
+        throttle: Throttle,
         clock: Callable[[], datetime],
     ) -> None:
         self._settings = settings
@@ -66,12 +68,14 @@ class AuthService:
         self._hasher = hasher
         self._tokens = tokens
         self._ender = ender
+        self._throttle = throttle
         self._clock = clock
 
     async def signup(self, request: SignupRequest, call: Call) -> LoginResult:
         """Create a tenant with its built-in roles and its owner, and log the owner in."""
         if not self._settings.signup_enabled:
             raise Forbidden("sign-up is disabled on this deployment")
+        await self._throttle.check_address(call.client.ip)
         check_new_password(request.owner.password, request.owner.email, "owner.password")
         password_hash = await self._hasher.hash(request.owner.password)
         tenant_id, user_id, now = uuid.uuid4(), uuid.uuid4(), self._clock()
@@ -121,18 +125,27 @@ class AuthService:
         return self._result(_Opened(user, tenant, pair))
 
     async def login(self, request: LoginRequest, call: Call) -> LoginResult:
-        """Check the credentials; every failure is the same 401 in about the same time."""
+        """Check the credentials; every failure is the same 401 in about the same time.
+
+        The per-address and per-account limits run first and the same way whether or not
+        the tenant and account exist (docs/security.md).
+        """
+        email = str(request.email)
+        await self._throttle.check_address(call.client.ip)
+        await self._throttle.claim_attempt(request.tenant, email)
         async with self._db.transaction() as uow:
             tenant_id = await users.tenant_id_by_slug(uow, request.tenant)
             user = None
             if tenant_id is not None:
                 await uow.bind_tenant(tenant_id)
-                user = await users.user_by_email(uow, str(request.email))
+                user = await users.user_by_email(uow, email)
         matches = await self._hasher.verify(user.password_hash if user else None, request.password)
         if user is None or tenant_id is None or not matches or user.view.status != "active":
-            if user is not None and tenant_id is not None:
-                await self._record_failed_login(tenant_id, user, call)
+            await self._throttle.record_failure(request.tenant, email)
+            if tenant_id is not None:
+                await self._record_failed_login(tenant_id, user, email, call)
             raise InvalidCredentials()
+        await self._throttle.clear(request.tenant, email)
         rehash = (
             await self._hasher.hash(request.password)
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)
@@ -243,7 +256,11 @@ class AuthService:
             user=user.view, tenant=tenant, role=user.view.role, permissions=sorted(user.permissions)
         )
 
-    async def _record_failed_login(self, tenant_id: UUID, user: UserRecord, call: Call) -> None:
+    async def _record_failed_login(
+        self, tenant_id: UUID, user: UserRecord | None, email: str, call: Call
+    ) -> None:
+        """Audit and announce a failure; an unknown email costs the same writes."""
+        user_id = user.view.id if user is not None else None
         async with self._db.transaction(tenant_id) as uow:
             await audit(
                 uow,
@@ -252,13 +269,14 @@ class AuthService:
                 action="auth.login_failed",
                 actor_id=None,
                 target_type="user",
-                target_id=user.view.id,
+                target_id=user_id,
+                data={} if user is not None else {"email": email, "unknown": True},
             )
             await emit(
                 uow,
                 tenant_id=tenant_id,
                 event_type="auth.login_failed",
-                data={"user_id": str(user.view.id), "ip": call.client.ip},
+                data={"user_id": str(user_id) if user_id else None, "ip": call.client.ip},
             )
 
     async def _open_session(

@@ -1,0 +1,255 @@
+"""Brute force, the refresh grace window and CORS on a platform of their own.
+
+Small limits (3 failures, delays capped at 4 s, 8 requests per address and minute, a 1 s
+grace window) keep the tests short; the edge trusts 127.0.0.1 as a proxy so each test
+speaks from its own client address through ``X-Forwarded-For``.
+"""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import jwt
+import orjson
+import pytest
+
+from idp.settings import Settings, asyncpg_url
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, unique_slug
+from tests.support.env import ensure_vhost, sibling_vhost
+from tests.support.platform import Platform
+
+ALLOWED_ORIGIN = "https://app.example"
+GRACE_SECONDS = 1
+
+
+@pytest.fixture(scope="module")
+def guarded(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    # A vhost of its own: the shared platform's workers must not serve these requests.
+    amqp_url = sibling_vhost(settings.amqp_url, "guarded")
+    ensure_vhost(amqp_url)
+    platform = Platform(
+        log_dir=tmp_path_factory.mktemp("guarded"),
+        env={
+            "AMQP_URL": amqp_url,
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "LOGIN_MAX_FAILURES": "3",
+            "LOGIN_LOCK_MAX_SECONDS": "4",
+            "IP_RATE_LIMIT_PER_MINUTE": "8",
+            "REFRESH_REUSE_GRACE_SECONDS": str(GRACE_SECONDS),
+            "CORS_ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        },
+    )
+    platform.start_worker()
+    platform.start_edge()
+    platform.wait_ready()
+    yield platform
+    codes = platform.stop()
+    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+
+
+@pytest.fixture
+async def client(guarded: Platform) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(
+        base_url=guarded.url, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        yield session
+
+
+def new_address() -> dict[str, str]:
+    """Headers that make the request come from a fresh client address."""
+    octets = (random.randrange(256), random.randrange(256), random.randrange(1, 255))
+    return {"X-Forwarded-For": "10.{}.{}.{}".format(*octets)}
+
+
+async def open_tenant(client: aiohttp.ClientSession) -> dict[str, Any]:
+    body = {
+        "slug": unique_slug(),
+        "name": "Guarded",
+        "owner": {"email": "owner@example.com", "password": PASSWORD, "name": "Owner"},
+    }
+    headers = {"X-Auth-Mode": "bearer", **new_address()}
+    async with client.post("/v1/tenants", json=body, headers=headers) as r:
+        assert r.status == 201, await r.text()
+        result: dict[str, Any] = await r.json()
+    return result
+
+
+async def login(
+    client: aiohttp.ClientSession, slug: str, password: str, address: dict[str, str]
+) -> aiohttp.ClientResponse:
+    body = {"tenant": slug, "email": "owner@example.com", "password": password}
+    return await client.post(
+        "/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer", **address}
+    )
+
+
+async def test_a_throttled_account_waits_and_others_do_not(client: aiohttp.ClientSession) -> None:
+    victim, bystander = await open_tenant(client), await open_tenant(client)
+    attacker = new_address()
+    for _ in range(3):
+        async with await login(client, victim["tenant"]["slug"], "guess!guess", attacker) as r:
+            await assert_error(r, 401, "invalid_credentials")
+    # Past the limit, even the right password waits; the answer says for how long.
+    async with await login(client, victim["tenant"]["slug"], PASSWORD, new_address()) as r:
+        await assert_error(r, 429, "rate_limited")
+        assert r.headers["Retry-After"] == "1"
+    # Another account, from the attacker's own address, is untouched.
+    async with await login(client, bystander["tenant"]["slug"], PASSWORD, attacker) as r:
+        assert r.status == 200
+
+
+async def test_unknown_accounts_are_throttled_the_same_way(client: aiohttp.ClientSession) -> None:
+    address = new_address()
+    body = {"tenant": unique_slug(), "email": "ghost@example.com", "password": "guess!guess"}
+    statuses = []
+    for _ in range(4):
+        async with client.post("/v1/auth/login", json=body, headers=address) as r:
+            statuses.append(r.status)
+            retry_after = r.headers.get("Retry-After")
+    assert statuses == [401, 401, 401, 429]
+    assert retry_after == "1"
+
+
+async def test_the_delay_doubles_and_the_right_password_then_gets_in(
+    client: aiohttp.ClientSession,
+) -> None:
+    victim = await open_tenant(client)
+    slug, attacker = victim["tenant"]["slug"], new_address()
+    for _ in range(3):
+        async with await login(client, slug, "guess!guess", attacker) as r:
+            assert r.status == 401
+    await asyncio.sleep(1.1)
+    async with await login(client, slug, "guess!guess", attacker) as r:
+        assert r.status == 401  # one try after the delay, wrong: the delay doubles
+    async with await login(client, slug, PASSWORD, attacker) as r:
+        await assert_error(r, 429, "rate_limited")
+        assert r.headers["Retry-After"] == "2"
+    await asyncio.sleep(2.1)
+    async with await login(client, slug, PASSWORD, new_address()) as r:
+        assert r.status == 200  # the user, from elsewhere, gets in after the delay
+    async with await login(client, slug, "guess!guess", attacker) as r:
+        assert r.status == 401  # and the count starts again
+
+
+async def test_each_address_is_limited_per_minute_across_login_signup_and_reset(
+    client: aiohttp.ClientSession,
+) -> None:
+    address = new_address()
+    body: dict[str, Any]
+    for i in range(8):
+        if i % 2:
+            path, body = (
+                "/v1/auth/password-reset/request",
+                {"tenant": "some-tenant", "email": f"x{i}@example.com"},
+            )
+        else:
+            path, body = (
+                "/v1/auth/login",
+                {"tenant": "some-tenant", "email": f"x{i}@example.com", "password": "whatever!"},
+            )
+        async with client.post(path, json=body, headers=address) as r:
+            assert r.status in (202, 401)
+    signup: dict[str, Any] = {
+        "slug": unique_slug(),
+        "name": "Late",
+        "owner": {"email": "o@example.com", "password": PASSWORD, "name": "O"},
+    }
+    for path, body in (
+        ("/v1/tenants", signup),
+        ("/v1/auth/password-reset/request", {"tenant": "some-tenant", "email": "y@example.com"}),
+        ("/v1/auth/login", {"tenant": "some-tenant", "email": "y@example.com", "password": "p"}),
+    ):
+        async with client.post(path, json=body, headers=address) as r:
+            await assert_error(r, 429, "rate_limited")
+            assert 1 <= int(r.headers["Retry-After"]) <= 60
+    async with client.post("/v1/tenants", json=signup, headers=new_address()) as r:
+        assert r.status == 201
+
+
+async def test_grace_retry_returns_the_same_child_and_later_reuse_kills_it(
+    client: aiohttp.ClientSession, settings: Settings, guarded: Platform
+) -> None:
+    owner = await open_tenant(client)
+    parent = owner["refresh_token"]
+
+    async def refresh(token: str) -> aiohttp.ClientResponse:
+        return await client.post(
+            "/v1/auth/refresh", json={"refresh_token": token}, headers={"X-Auth-Mode": "bearer"}
+        )
+
+    async with await refresh(parent) as r:
+        assert r.status == 200
+        child = await r.json()
+    async with await refresh(parent) as r:  # a lost response, retried inside the window
+        assert r.status == 200
+        retried = await r.json()
+    assert retried["refresh_token"] == child["refresh_token"]
+    assert retried["access_token"] == child["access_token"]
+    await asyncio.sleep(GRACE_SECONDS + 0.5)
+    async with await refresh(parent) as r:
+        await assert_error(r, 401, "refresh_token_reused")
+    async with client.get("/v1/auth/me", headers=bearer(child["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with await refresh(child["refresh_token"]) as r:
+        await assert_error(r, 401)
+    # The audit entry and the event, written with the revocation. Read as the owner role:
+    # this platform shares the database, so either platform's relay may publish the event.
+    sid = _claims(child["access_token"])["sid"]
+    url = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        audits = await connection.fetch(
+            "SELECT data FROM audit_log WHERE action = 'session.revoked' AND target_id = $1", sid
+        )
+        events = await connection.fetch(
+            "SELECT body FROM outbox WHERE event_type = 'session.revoked'"
+            " AND body->'data'->>'session_id' = $1",
+            sid,
+        )
+    finally:
+        await connection.close()
+    assert [orjson.loads(row["data"]) for row in audits] == [{"reason": "refresh_token_reused"}]
+    assert [orjson.loads(row["body"])["data"]["reason"] for row in events] == [
+        "refresh_token_reused"
+    ]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+async def test_cors_follows_the_allow_list(client: aiohttp.ClientSession) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Origin": ALLOWED_ORIGIN}
+    async with client.options("/v1/auth/login", headers=preflight) as r:
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+        assert r.headers["Access-Control-Allow-Credentials"] == "true"
+        assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    async with client.options(
+        "/v1/auth/login", headers={**preflight, "Origin": "https://evil.example"}
+    ) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+    async with client.get("/healthz", headers={"Origin": ALLOWED_ORIGIN}) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    async with client.get("/healthz", headers={"Origin": "https://evil.example"}) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_cookie_writes_from_an_allowed_origin_pass_the_csrf_check(
+    client: aiohttp.ClientSession,
+) -> None:
+    owner = await open_tenant(client)
+    cookie = {"Cookie": f"__Host-idp_access={owner['access_token']}"}
+    async with client.post(
+        "/v1/auth/logout-all", headers={**cookie, "Origin": "https://evil.example"}
+    ) as r:
+        await assert_error(r, 403, "csrf_rejected")
+    async with client.post(
+        "/v1/auth/logout-all", headers={**cookie, "Origin": ALLOWED_ORIGIN}
+    ) as r:
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN

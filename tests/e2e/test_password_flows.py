@@ -1,0 +1,158 @@
+"""Password change, reset (and invitation), email verification, and login timing."""
+
+import asyncio
+import statistics
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+
+from idp.settings import Settings
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.e2e.test_session_control import login
+from tests.support.events import event_tap
+
+BEARER = {"X-Auth-Mode": "bearer"}
+NEW_PASSWORD = "an entirely new passphrase"
+
+
+async def attempt(http: aiohttp.ClientSession, slug: str, email: str, password: str) -> int:
+    body = {"tenant": slug, "email": email, "password": password}
+    async with http.post("/v1/auth/login", json=body, headers=BEARER) as r:
+        return r.status
+
+
+async def test_password_change_ends_every_other_session(http: aiohttp.ClientSession) -> None:
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    other = await login(http, slug, "owner@example.com")
+    me = bearer(owner["access_token"])
+    wrong = {"current_password": "not the password", "new_password": NEW_PASSWORD}
+    async with http.post("/v1/auth/password", json=wrong, headers=me) as r:
+        error = await assert_error(r, 400, "invalid_request")
+        assert error["details"][0]["field"] == "current_password"
+    for weak in ("Password123", "Owner@Example.com", "short"):
+        body = {"current_password": PASSWORD, "new_password": weak}
+        async with http.post("/v1/auth/password", json=body, headers=me) as r:
+            error = await assert_error(r, 400, "invalid_request")
+            assert error["details"][0]["field"] == "new_password"
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    async with http.post("/v1/auth/password", json=body, headers=me) as r:
+        assert r.status == 204, await r.text()
+    async with http.get("/v1/auth/me", headers=bearer(other["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.post(
+        "/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}, headers=BEARER
+    ) as r:
+        await assert_error(r, 401)
+    async with http.get("/v1/auth/me", headers=me) as r:
+        assert r.status == 200  # the session that changed it lives on
+    assert await attempt(http, slug, "owner@example.com", PASSWORD) == 401
+    assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
+
+
+async def test_reset_is_always_accepted_and_its_token_ends_every_session(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    other = await login(http, slug, "owner@example.com")
+    async with event_tap(settings.amqp_url, "auth.password_reset_requested") as events:
+        for body in (
+            {"tenant": "no-such-tenant-here", "email": "owner@example.com"},
+            {"tenant": slug, "email": "nobody@example.com"},
+            {"tenant": slug, "email": "OWNER@example.com"},
+        ):
+            async with http.post("/v1/auth/password-reset/request", json=body) as r:
+                assert r.status == 202
+                assert await r.read() == b""
+        event = await events.wait_for(
+            "auth.password_reset_requested", lambda d: d["user_id"] == owner["user"]["id"]
+        )
+    token = event["data"]["token"]
+    assert event["tenant_id"] == owner["tenant"]["id"]
+    weak = {"token": token, "new_password": "owner@example.com"}
+    async with http.post("/v1/auth/password-reset/confirm", json=weak) as r:
+        await assert_error(r, 400, "invalid_request")
+    body = {"token": token, "new_password": NEW_PASSWORD}
+    async with http.post("/v1/auth/password-reset/confirm", json=body) as r:
+        assert r.status == 204, await r.text()
+    for pair in (owner, other):
+        async with http.get("/v1/auth/me", headers=bearer(pair["access_token"])) as r:
+            await assert_error(r, 401, "unauthenticated")
+    async with http.post("/v1/auth/password-reset/confirm", json=body) as r:
+        await assert_error(r, 400, "invalid_request")  # single use
+    for bad in ("garbage", f"{uuid.uuid4().hex}.{'x' * 43}"):
+        async with http.post(
+            "/v1/auth/password-reset/confirm", json={"token": bad, "new_password": NEW_PASSWORD}
+        ) as r:
+            await assert_error(r, 400, "invalid_request")
+    assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
+
+
+async def test_reset_requests_take_the_same_time_for_unknown_accounts(
+    http: aiohttp.ClientSession,
+) -> None:
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+
+    async def timed(email: str) -> float:
+        started = time.perf_counter()
+        async with http.post(
+            "/v1/auth/password-reset/request", json={"tenant": slug, "email": email}
+        ) as r:
+            assert r.status == 202
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for i in range(6):
+        known.append(await timed("owner@example.com"))
+        unknown.append(await timed(f"nobody-{i}@example.com"))
+    assert abs(statistics.median(unknown) - statistics.median(known)) <= 0.2 * statistics.median(
+        known
+    )
+
+
+async def test_email_verification_request_and_confirm(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    owner = await signup(http)
+    me = bearer(owner["access_token"])
+    assert owner["user"]["email_verified"] is False
+    async with event_tap(settings.amqp_url, "auth.email_verification_requested") as events:
+        async with http.post("/v1/auth/verify-email/request", headers=me) as r:
+            assert r.status == 202
+        event = await events.wait_for(
+            "auth.email_verification_requested", lambda d: d["user_id"] == owner["user"]["id"]
+        )
+    token = event["data"]["token"]
+    async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=me) as r:
+        assert (await r.json())["user"]["email_verified"] is True
+    async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:
+        await assert_error(r, 400, "invalid_request")
+
+
+async def test_unknown_email_login_takes_about_as_long_as_a_wrong_password(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Median of 20 each, interleaved; within 20%. Known accounts stay under the
+    failure limit (4 wrong attempts on each of 5), so the limiter plays no part."""
+    tenants: list[dict[str, Any]] = list(await asyncio.gather(*(signup(http) for _ in range(5))))
+
+    async def timed(slug: str, email: str) -> float:
+        started = time.perf_counter()
+        status = await attempt(http, slug, email, "wrong password, surely")
+        assert status == 401
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for round_ in range(4):
+        for tenant in tenants:
+            slug = tenant["tenant"]["slug"]
+            known.append(await timed(slug, "owner@example.com"))
+            unknown.append(await timed(slug, f"ghost-{round_}-{uuid.uuid4().hex[:6]}@example.com"))
+    median_known, median_unknown = statistics.median(known), statistics.median(unknown)
+    assert abs(median_unknown - median_known) <= 0.2 * median_known, (median_known, median_unknown)

@@ -1,0 +1,216 @@
+"""Session control: list, end one, end all, an admin ending another user's sessions."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from idp.security.passwords import PasswordHasher
+from idp.settings import Settings
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from workers.tables import roles
+from workers.uow import Database
+from workers.users import repository as users
+
+BEARER = {"X-Auth-Mode": "bearer"}
+
+
+async def login(
+    http: aiohttp.ClientSession, slug: str, email: str, user_agent: str = "test-agent"
+) -> dict[str, Any]:
+    body = {"tenant": slug, "email": email, "password": PASSWORD}
+    async with http.post(
+        "/v1/auth/login", json=body, headers={**BEARER, "User-Agent": user_agent}
+    ) as r:
+        assert r.status == 200, await r.text()
+        result: dict[str, Any] = await r.json()
+    return result
+
+
+async def add_member(settings: Settings, tenant_id: str, email: str) -> str:
+    """A second, active user of the tenant with role member (set up as the app role)."""
+    db = Database.connect(settings)
+    hasher = PasswordHasher(settings)
+    try:
+        password_hash = await hasher.hash(PASSWORD)
+        user_id = uuid.uuid4()
+        async with db.transaction(uuid.UUID(tenant_id)) as uow:
+            role_id = (
+                await uow.connection.execute(select(roles.c.id).where(roles.c.name == "member"))
+            ).scalar_one()
+            await users.insert_user(
+                uow,
+                user_id=user_id,
+                tenant_id=uuid.UUID(tenant_id),
+                email=email,
+                name="Member",
+                password_hash=password_hash,
+                status="active",
+                role_id=role_id,
+                now=datetime.now(UTC),
+            )
+    finally:
+        hasher.close()
+        await db.close()
+    return str(user_id)
+
+
+async def sessions_of(http: aiohttp.ClientSession, access: str) -> list[dict[str, Any]]:
+    async with http.get("/v1/auth/sessions", headers=bearer(access)) as r:
+        assert r.status == 200, await r.text()
+        items: list[dict[str, Any]] = (await r.json())["items"]
+    return items
+
+
+async def test_sessions_list_shows_each_live_session_with_its_details(
+    http: aiohttp.ClientSession,
+) -> None:
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    second = await login(http, slug, "owner@example.com", user_agent="Phone/1.0")
+    listed = await sessions_of(http, owner["access_token"])
+    assert len(listed) == 2
+    assert all(
+        set(s) == {"id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"}
+        for s in listed
+    )
+    assert [s["current"] for s in listed].count(True) == 1
+    phone = next(s for s in listed if s["user_agent"] == "Phone/1.0")
+    assert not phone["current"]
+    assert phone["ip"] == "127.0.0.1"
+    # A refresh updates last_used_at and the user agent it came from.
+    async with http.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": second["refresh_token"]},
+        headers={**BEARER, "User-Agent": "Phone/2.0"},
+    ) as r:
+        assert r.status == 200
+        rotated = await r.json()
+    mine = await sessions_of(http, rotated["access_token"])
+    now_phone = next(s for s in mine if s["id"] == phone["id"])
+    assert now_phone["current"]
+    assert now_phone["user_agent"] == "Phone/2.0"
+    assert now_phone["last_used_at"] > phone["last_used_at"]
+
+
+async def test_ending_one_own_session_cuts_only_that_one(http: aiohttp.ClientSession) -> None:
+    owner = await signup(http)
+    other = await login(http, owner["tenant"]["slug"], "owner@example.com")
+    stranger = await signup(http)
+    listed = await sessions_of(http, owner["access_token"])
+    other_id = next(s["id"] for s in listed if not s["current"])
+    stranger_id = (await sessions_of(http, stranger["access_token"]))[0]["id"]
+    async with http.delete(
+        f"/v1/auth/sessions/{stranger_id}", headers=bearer(owner["access_token"])
+    ) as r:
+        await assert_error(r, 404, "not_found")
+    async with http.delete(
+        f"/v1/auth/sessions/{other_id}", headers=bearer(owner["access_token"])
+    ) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=bearer(other["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.post(
+        "/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}, headers=BEARER
+    ) as r:
+        await assert_error(r, 401)
+    async with http.get("/v1/auth/me", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 200
+    async with http.get("/v1/auth/me", headers=bearer(stranger["access_token"])) as r:
+        assert r.status == 200
+    async with http.delete(
+        "/v1/auth/sessions/not-a-uuid", headers=bearer(owner["access_token"])
+    ) as r:
+        await assert_error(r, 400, "invalid_request")
+
+
+async def test_logout_all_ends_every_session_of_the_user(http: aiohttp.ClientSession) -> None:
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    others = [await login(http, slug, "owner@example.com") for _ in range(2)]
+    async with http.post("/v1/auth/logout-all", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 204
+    for pair in [owner, *others]:
+        async with http.get("/v1/auth/me", headers=bearer(pair["access_token"])) as r:
+            await assert_error(r, 401, "unauthenticated")
+        async with http.post(
+            "/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}, headers=BEARER
+        ) as r:
+            await assert_error(r, 401)
+    fresh = await login(http, slug, "owner@example.com")
+    assert len(await sessions_of(http, fresh["access_token"])) == 1
+
+
+async def test_an_admin_lists_and_ends_another_users_sessions(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    owner = await signup(http)
+    slug, tenant_id = owner["tenant"]["slug"], owner["tenant"]["id"]
+    member_id = await add_member(settings, tenant_id, "member@example.com")
+    member = await login(http, slug, "member@example.com", user_agent="Member-UA")
+    admin = bearer(owner["access_token"])
+    async with http.get(f"/v1/users/{member_id}/sessions", headers=admin) as r:
+        assert r.status == 200, await r.text()
+        items = (await r.json())["items"]
+    assert [s["user_agent"] for s in items] == ["Member-UA"]
+    assert items[0]["current"] is False
+    # A member lacks sessions:read / sessions:revoke.
+    async with http.get(
+        f"/v1/users/{owner['user']['id']}/sessions", headers=bearer(member["access_token"])
+    ) as r:
+        await assert_error(r, 403, "forbidden")
+    async with http.delete(
+        f"/v1/users/{owner['user']['id']}/sessions", headers=bearer(member["access_token"])
+    ) as r:
+        await assert_error(r, 403, "forbidden")
+    # Another tenant's user is not found, and keeps its sessions.
+    stranger = await signup(http)
+    async with http.delete(f"/v1/users/{stranger['user']['id']}/sessions", headers=admin) as r:
+        await assert_error(r, 404, "not_found")
+    async with http.get("/v1/auth/me", headers=bearer(stranger["access_token"])) as r:
+        assert r.status == 200
+    async with http.delete(f"/v1/users/{member_id}/sessions", headers=admin) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=bearer(member["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.post(
+        "/v1/auth/refresh", json={"refresh_token": member["refresh_token"]}, headers=BEARER
+    ) as r:
+        await assert_error(r, 401)
+    async with http.get(f"/v1/users/{member_id}/sessions", headers=admin) as r:
+        assert (await r.json())["items"] == []
+    async with http.get("/v1/auth/me", headers=admin) as r:
+        assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/auth/logout-all"),
+        ("POST", "/v1/auth/password"),
+        ("POST", "/v1/auth/verify-email/request"),
+        ("DELETE", f"/v1/auth/sessions/{uuid.uuid4()}"),
+    ],
+)
+async def test_cookie_writes_from_another_site_are_refused(
+    http: aiohttp.ClientSession, method: str, path: str
+) -> None:
+    owner = await signup(http)
+    cookie = {"Cookie": f"__Host-idp_access={owner['access_token']}"}
+    for extra in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"}, {}):
+        async with http.request(method, path, headers={**cookie, **extra}, json={}) as r:
+            await assert_error(r, 403, "csrf_rejected")
+    async with http.get("/v1/auth/me", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 200  # nothing happened
+
+
+async def test_bearer_requests_are_exempt_from_the_origin_check(
+    http: aiohttp.ClientSession,
+) -> None:
+    owner = await signup(http)
+    headers = {**bearer(owner["access_token"]), "Origin": "https://evil.example"}
+    async with http.post("/v1/auth/logout-all", headers=headers) as r:
+        assert r.status == 204

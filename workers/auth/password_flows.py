@@ -1,0 +1,250 @@
+"""Password change, reset (which also completes an invitation) and email verification."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from contracts.envelope import FieldError
+from contracts.sessions import (
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    VerifyEmailConfirm,
+)
+from idp.security.passwords import PasswordHasher
+from workers.auth import one_time_tokens
+from workers.auth import repository as credentials
+from workers.auth.one_time_tokens import Purpose
+from workers.auth.service import check_new_password
+from workers.auth.session_end import SessionEnder
+from workers.auth.throttle import Throttle
+from workers.context import Call
+from workers.errors import InvalidRequest, Unauthenticated
+from workers.journal import audit, emit
+from workers.uow import Database, UnitOfWork
+from workers.users import repository as users
+from workers.users.repository import UserRecord
+
+RESET_TOKEN_TTL = timedelta(hours=1)
+VERIFY_TOKEN_TTL = timedelta(hours=24)
+# A reset request answers no sooner than this, whether or not the account exists, so
+# its timing says nothing about the account (the work done is well below it).
+RESET_REQUEST_FLOOR_SECONDS = 0.3
+
+
+def _bad_token() -> InvalidRequest:
+    return InvalidRequest(
+        "token is invalid, expired or already used",
+        details=[FieldError(field="token", message="invalid, expired or already used")],
+    )
+
+
+class PasswordFlows:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        hasher: PasswordHasher,
+        ender: SessionEnder,
+        throttle: Throttle,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._ender = ender
+        self._throttle = throttle
+        self._clock = clock
+
+    async def change(self, request: PasswordChange, call: Call) -> None:
+        """Check the current password (throttled like a login), set the new one, and end
+        every other session of the caller."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            user = await users.user_by_id(uow, caller.sub)
+            tenant = await users.get_tenant(uow, caller.tid)
+        if user is None or tenant is None or user.view.status != "active":
+            raise Unauthenticated("account no longer active")
+        email = user.view.email
+        await self._throttle.claim_attempt(tenant.slug, email)
+        if not await self._hasher.verify(user.password_hash, request.current_password):
+            await self._throttle.record_failure(tenant.slug, email)
+            raise InvalidRequest(
+                "current password is incorrect",
+                details=[FieldError(field="current_password", message="is incorrect")],
+            )
+        await self._throttle.clear(tenant.slug, email)
+        check_new_password(request.new_password, email, "new_password")
+        password_hash = await self._hasher.hash(request.new_password)
+        now = self._clock()
+        async with self._db.transaction(caller.tid) as uow:
+            await credentials.set_password(uow, user.view.id, password_hash=password_hash, now=now)
+            await self._ender.end_all_of_user(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                user_id=user.view.id,
+                actor_id=user.view.id,
+                reason="password_changed",
+                now=now,
+                keep=caller.sid,
+            )
+            await self._announce_password_changed(uow, call, user, how="change")
+
+    async def request_reset(self, request: PasswordResetRequest, call: Call) -> None:
+        """Always accepted, in the same time; a token goes out only for a real account."""
+        started = time.monotonic()
+        await self._throttle.check_address(call.client.ip)
+        now = self._clock()
+        async with self._db.transaction() as uow:
+            tenant_id = await users.tenant_id_by_slug(uow, request.tenant)
+            if tenant_id is not None:
+                await uow.bind_tenant(tenant_id)
+                user = await users.user_by_email(uow, str(request.email))
+                if user is not None and user.view.status in ("active", "invited"):
+                    await self._send_token(uow, call, user, "password_reset", RESET_TOKEN_TTL, now)
+        await asyncio.sleep(max(0.0, RESET_REQUEST_FLOOR_SECONDS - (time.monotonic() - started)))
+
+    async def confirm_reset(self, request: PasswordResetConfirm, call: Call) -> None:
+        """Set the password with a reset or invitation token; end every session."""
+        tenant_id = one_time_tokens.tenant_of(request.token)
+        if tenant_id is None:
+            raise _bad_token()
+        password_hash = await self._hasher.hash(request.new_password)
+        now = self._clock()
+        async with self._db.transaction(tenant_id) as uow:
+            redeemed = await one_time_tokens.redeem(
+                uow, request.token, ("invite", "password_reset"), now
+            )
+            user = await users.user_by_id(uow, redeemed.user_id) if redeemed else None
+            if user is None:
+                raise _bad_token()
+            # Raising here rolls the redemption back: the token stays usable.
+            check_new_password(request.new_password, user.view.email, "new_password")
+            invited = user.view.status == "invited"
+            await credentials.set_password(
+                uow,
+                user.view.id,
+                password_hash=password_hash,
+                now=now,
+                activate=invited,
+                verify_email=True,  # the token reached this address
+            )
+            await self._ender.end_all_of_user(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                user_id=user.view.id,
+                actor_id=user.view.id,
+                reason="password_reset",
+                now=now,
+            )
+            await self._announce_password_changed(
+                uow, call, user, how="invitation" if invited else "reset"
+            )
+            await self._announce_user_updated(uow, user.view.id)
+
+    async def request_verification(self, call: Call) -> None:
+        """Send a verification token unless the address is already verified."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            user = await users.user_by_id(uow, caller.sub)
+            if user is None:
+                raise Unauthenticated("account no longer exists")
+            if not user.view.email_verified:
+                await self._send_token(
+                    uow, call, user, "verify_email", VERIFY_TOKEN_TTL, self._clock()
+                )
+
+    async def confirm_verification(self, request: VerifyEmailConfirm, call: Call) -> None:
+        tenant_id = one_time_tokens.tenant_of(request.token)
+        if tenant_id is None:
+            raise _bad_token()
+        now = self._clock()
+        async with self._db.transaction(tenant_id) as uow:
+            redeemed = await one_time_tokens.redeem(uow, request.token, ("verify_email",), now)
+            if redeemed is None:
+                raise _bad_token()
+            await credentials.mark_email_verified(uow, redeemed.user_id, now)
+            await audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action="auth.email_verified",
+                actor_id=redeemed.user_id,
+                target_type="user",
+                target_id=redeemed.user_id,
+            )
+            await self._announce_user_updated(uow, redeemed.user_id)
+
+    async def _send_token(
+        self,
+        uow: UnitOfWork,
+        call: Call,
+        user: UserRecord,
+        purpose: Purpose,
+        ttl: timedelta,
+        now: datetime,
+    ) -> None:
+        tenant_id = user.view.tenant_id
+        token = await one_time_tokens.issue(
+            uow, tenant_id=tenant_id, user_id=user.view.id, purpose=purpose, ttl=ttl, now=now
+        )
+        event = (
+            "auth.password_reset_requested"
+            if purpose == "password_reset"
+            else "auth.email_verification_requested"
+        )
+        await audit(
+            uow,
+            call,
+            tenant_id=tenant_id,
+            action=event,
+            actor_id=None if purpose == "password_reset" else user.view.id,
+            target_type="user",
+            target_id=user.view.id,
+        )
+        await emit(
+            uow,
+            tenant_id=tenant_id,
+            event_type=event,
+            data={
+                "user_id": str(user.view.id),
+                "email": user.view.email,
+                "name": user.view.name,
+                "token": token,
+                "expires_at": (now + ttl).isoformat(),
+            },
+        )
+
+    async def _announce_password_changed(
+        self, uow: UnitOfWork, call: Call, user: UserRecord, *, how: str
+    ) -> None:
+        tenant_id = user.view.tenant_id
+        await audit(
+            uow,
+            call,
+            tenant_id=tenant_id,
+            action="auth.password_changed",
+            actor_id=user.view.id,
+            target_type="user",
+            target_id=user.view.id,
+            data={"how": how},
+        )
+        await emit(
+            uow,
+            tenant_id=tenant_id,
+            event_type="auth.password_changed",
+            data={"user_id": str(user.view.id), "how": how},
+        )
+
+    async def _announce_user_updated(self, uow: UnitOfWork, user_id: UUID) -> None:
+        updated = await users.user_by_id(uow, user_id)
+        if updated is not None:
+            await emit(
+                uow,
+                tenant_id=updated.view.tenant_id,
+                event_type="user.updated",
+                data={"user": updated.view.model_dump(mode="json")},
+            )

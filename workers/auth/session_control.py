@@ -1,0 +1,116 @@
+"""Listing and ending sessions: one's own, or, for an admin, another user's (SPEC 4.3)."""
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from contracts.sessions import SessionList, SessionView
+from workers.auth import repository as sessions
+from workers.auth.session_end import SessionEnder
+from workers.context import Call
+from workers.errors import Forbidden, NotFound, Unauthenticated
+from workers.journal import audit
+from workers.uow import Database, UnitOfWork
+from workers.users import repository as users
+
+
+def _view(session: sessions.LiveSession, current: UUID | None) -> SessionView:
+    return SessionView(
+        id=session.id,
+        created_at=session.created_at,
+        last_used_at=session.last_used_at,
+        expires_at=session.expires_at,
+        user_agent=session.user_agent,
+        ip=session.ip,
+        current=session.id == current,
+    )
+
+
+class SessionControl:
+    def __init__(self, *, db: Database, ender: SessionEnder, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._ender = ender
+        self._clock = clock
+
+    async def list_own(self, call: Call) -> SessionList:
+        """The caller's live sessions, the one making the request marked ``current``."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            live = await sessions.live_sessions(uow, caller.sub, self._clock())
+        return SessionList(items=[_view(s, caller.sid) for s in live])
+
+    async def end_own(self, call: Call, session_id: UUID) -> None:
+        """End one of the caller's sessions; anyone else's is 404."""
+        caller = call.caller
+        now = self._clock()
+        async with self._db.transaction(caller.tid) as uow:
+            live = {s.id for s in await sessions.live_sessions(uow, caller.sub, now)}
+            if session_id not in live:
+                raise NotFound("no such session")
+            await self._ender.end(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                session_ids=[session_id],
+                actor_id=caller.sub,
+                reason="ended_by_user",
+                now=now,
+            )
+
+    async def end_all_own(self, call: Call) -> None:
+        """End every session of the caller, this one included."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            await self._ender.end_all_of_user(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                user_id=caller.sub,
+                actor_id=caller.sub,
+                reason="logout_all",
+                now=self._clock(),
+            )
+
+    async def list_of_user(self, call: Call, user_id: UUID) -> SessionList:
+        """An admin's view of a user's live sessions."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            await self._require(uow, call, "sessions:read", user_id)
+            live = await sessions.live_sessions(uow, user_id, self._clock())
+        return SessionList(items=[_view(s, caller.sid) for s in live])
+
+    async def end_all_of_user(self, call: Call, user_id: UUID) -> None:
+        """An admin ends every session of a user: tokens stop working at once."""
+        caller = call.caller
+        async with self._db.transaction(caller.tid) as uow:
+            await self._require(uow, call, "sessions:revoke", user_id)
+            ended = await self._ender.end_all_of_user(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                user_id=user_id,
+                actor_id=caller.sub,
+                reason="revoked_by_admin",
+                now=self._clock(),
+            )
+            await audit(
+                uow,
+                call,
+                tenant_id=caller.tid,
+                action="user.sessions_revoked",
+                actor_id=caller.sub,
+                target_type="user",
+                target_id=user_id,
+                data={"sessions": [str(sid) for sid in ended]},
+            )
+
+    async def _require(self, uow: UnitOfWork, call: Call, permission: str, user_id: UUID) -> None:
+        """The caller's current role (not only the token's claims) grants ``permission``,
+        and ``user_id`` is a user of the caller's tenant (RLS hides any other)."""
+        actor = await users.user_by_id(uow, call.caller.sub)
+        if actor is None or actor.view.status != "active":
+            raise Unauthenticated("account no longer active")
+        if permission not in actor.permissions:
+            raise Forbidden("permission denied")
+        if await users.user_by_id(uow, user_id) is None:
+            raise NotFound("no such user")
