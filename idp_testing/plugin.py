@@ -1,0 +1,1 @@
+"""Pytest plugin (placeholder while the fixtures are written)."""
