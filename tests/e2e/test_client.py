@@ -40,7 +40,8 @@ async def test_signup_gives_a_typed_login_result_and_the_client_keeps_the_pair(
         assert isinstance(result, LoginResult)
         assert result.tenant.slug == slug
         assert result.user.role == "owner"
-        assert result.access_token and result.refresh_token
+        assert result.access_token
+        assert result.refresh_token
         assert client.tokens == Tokens(result.access_token, result.refresh_token)
         me = await client.me()
     assert isinstance(me, Me)

@@ -8,7 +8,7 @@ from pathlib import Path
 from idp.settings import Settings
 from idp_testing.services import sibling_vhost
 
-OUTSIDE_TEST = '''
+OUTSIDE_TEST = """
 from idp_client import Forbidden, Unauthenticated
 import pytest
 
@@ -32,7 +32,7 @@ async def test_every_call_makes_another_tenant(idp_tenant_factory, idp_client):
 def test_the_base_url_answers(idp_base_url, idp_platform):
     assert idp_platform.base_url == idp_base_url
     assert idp_base_url.startswith("http://127.0.0.1:")
-'''
+"""
 
 OUTSIDE_INI = """
 [pytest]
