@@ -137,6 +137,11 @@ class IdpContainer(DockerContainer):
             self._wait_http("/healthz")
         return self
 
+    def exit_code(self, timeout: float = 120.0) -> int:
+        """Wait for a one-shot command (``migrate``) to end; its exit status."""
+        result = self.get_wrapped_container().wait(timeout=timeout)
+        return int(result["StatusCode"])
+
     @property
     def base_url(self) -> str:
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(EDGE_PORT)}"
