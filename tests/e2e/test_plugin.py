@@ -9,8 +9,9 @@ from idp.settings import Settings
 from idp_testing.services import sibling_vhost
 
 OUTSIDE_TEST = """
-from idp_client import Forbidden, Unauthenticated
 import pytest
+
+from idp_client import Unauthenticated
 
 
 async def test_a_new_tenant_owner_is_logged_in(idp_tenant_factory):
