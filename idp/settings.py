@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     worker_prefetch: int = Field(64, ge=1, le=1000)
     db_pool_size: int = Field(10, ge=1, le=200)
     outbox_poll_seconds: float = Field(0.5, gt=0)
+    outbox_relay: bool = True
     readiness_timeout_seconds: float = Field(2.0, gt=0)
 
     s3_endpoint_url: str | None = None

@@ -1,7 +1,6 @@
 """Session-wide set-up: test service URLs, and real services for the tiers that need them."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,16 +21,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def _containers() -> Iterator[None]:
-    from tests.support.env import containers_if_requested
+def settings(idp_services: None) -> Settings:
+    """Settings of the services under test; the database is migrated to the latest revision.
 
-    with containers_if_requested():
-        yield
-
-
-@pytest.fixture(scope="session")
-def settings(_containers: None) -> Settings:
-    """Settings of the services under test; the database is migrated to the latest revision."""
+    ``idp_services`` (the idp_testing plugin) starts containers first when asked to.
+    """
     from idp.bootstrap import migrate
 
     settings = Settings()

@@ -118,7 +118,8 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
         )
     runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
     await broker.start()
-    await relay.start()
+    if settings.outbox_relay:
+        await relay.start()
     for job in housekeeping:
         job.start()
     log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})

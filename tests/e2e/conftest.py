@@ -1,7 +1,7 @@
 """A real edge and a real worker process, talked to over HTTP."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,18 +14,17 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture(scope="session")
-def platform(
-    settings: Settings, s3_endpoint_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Platform]:
-    platform = Platform(
-        log_dir=tmp_path_factory.mktemp("platform"), env={"S3_ENDPOINT_URL": s3_endpoint_url}
-    )
-    platform.start_worker()
-    platform.start_edge()
-    platform.wait_ready()
-    yield platform
-    codes = platform.stop()
-    assert all(code == 0 for code in codes.values()), f"unclean shutdown: {codes}"
+def idp_platform_env(settings: Settings, s3_endpoint_url: str) -> dict[str, str]:
+    """The session platform uses the tests' S3 server (so tests can look at the objects)."""
+    return {"S3_ENDPOINT_URL": s3_endpoint_url}
+
+
+@pytest.fixture(scope="session")
+def platform(settings: Settings, idp_platform: Platform) -> Platform:
+    """The idp_testing plugin's platform: one edge and one worker for the whole session,
+    shared with the plugin's ``idp_client``/``idp_tenant_factory``; the plugin fails the
+    run if they do not shut down cleanly."""
+    return idp_platform
 
 
 @pytest.fixture

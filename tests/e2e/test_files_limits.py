@@ -30,7 +30,9 @@ def _platform(
 ) -> Iterator[Platform]:
     amqp_url = sibling_vhost(settings.amqp_url, name)
     ensure_vhost(amqp_url)
-    platform = Platform(log_dir=tmp.mktemp(name), env={"AMQP_URL": amqp_url, **env})
+    platform = Platform(
+        log_dir=tmp.mktemp(name), env={"AMQP_URL": amqp_url, "OUTBOX_RELAY": "false", **env}
+    )
     platform.start_worker()
     platform.start_edge()
     platform.wait_ready()

@@ -34,6 +34,7 @@ def guarded(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         log_dir=tmp_path_factory.mktemp("guarded"),
         env={
             "AMQP_URL": amqp_url,
+            "OUTBOX_RELAY": "false",  # the session platform relays the shared outbox
             "TRUSTED_PROXIES": "127.0.0.1/32",
             "LOGIN_MAX_FAILURES": "3",
             "LOGIN_LOCK_MAX_SECONDS": "4",

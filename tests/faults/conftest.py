@@ -69,7 +69,12 @@ def fault_platform(settings: Settings, tmp_path: Path) -> Iterator[Platform]:
     ensure_vhost(amqp_url)
     platform = Platform(
         log_dir=tmp_path,
-        env={"AMQP_URL": amqp_url, "REQUEST_TIMEOUT_SECONDS": "4", "WORKER_PREFETCH": "32"},
+        env={
+            "AMQP_URL": amqp_url,
+            "REQUEST_TIMEOUT_SECONDS": "4",
+            "WORKER_PREFETCH": "32",
+            "OUTBOX_RELAY": "false",
+        },
     )
     platform.start_worker()
     platform.start_worker()

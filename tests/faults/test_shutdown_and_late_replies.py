@@ -20,7 +20,7 @@ SLOW_ARGON2 = {"ARGON2_MEMORY_KIB": "65536", "ARGON2_TIME_COST": "3"}
 def _platform(settings: Settings, tmp_path: Path, suffix: str, **env: str) -> Platform:
     amqp_url = sibling_vhost(settings.amqp_url, suffix)
     ensure_vhost(amqp_url)
-    return Platform(log_dir=tmp_path, env={"AMQP_URL": amqp_url, **env})
+    return Platform(log_dir=tmp_path, env={"AMQP_URL": amqp_url, "OUTBOX_RELAY": "false", **env})
 
 
 async def _owner(platform: Platform) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Bring up the idp platform for integration suites: a pytest plugin and testcontainers."""
