@@ -1,6 +1,7 @@
 """Session-wide set-up: test service URLs, and real services for the tiers that need them."""
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
