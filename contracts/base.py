@@ -17,32 +17,41 @@ Email = Annotated[EmailStr, Field(max_length=254)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
-def _reject_nul(value: Any) -> None:
+_INT64 = range(-(2**63), 2**63)
+
+
+def _reject_unstorable(value: Any) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if value not in _INT64:
+            raise ValueError("integers must fit in 64 bits")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_nul(key)
-            _reject_nul(item)
+            _reject_unstorable(key)
+            _reject_unstorable(item)
     elif isinstance(value, list):
         for item in value:
-            _reject_nul(item)
+            _reject_unstorable(item)
 
 
 class Request(BaseModel):
     """A request body: unknown fields are refused so typos do not pass silently.
 
-    NUL characters are refused everywhere: PostgreSQL text cannot hold them, and no
-    legitimate name, email or password needs one.
+    NUL characters are refused everywhere (PostgreSQL text cannot hold them, and no
+    legitimate name, email or password needs one), and so are integers beyond 64 bits
+    (events carrying them could not be encoded for other systems).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        _reject_nul(data)
+    def _storable(cls, data: Any) -> Any:
+        _reject_unstorable(data)
         return data
 
 

@@ -8,6 +8,7 @@ the rows are published again: at least once, never lost; consumers dedupe by ``i
 
 import asyncio
 import contextlib
+import json
 import logging
 
 import aio_pika
@@ -54,7 +55,7 @@ class OutboxRelay:
                 *(
                     exchange.publish(
                         aio_pika.Message(
-                            orjson.dumps(row.body),
+                            _encode(row.body),
                             message_id=str(row.id),
                             type=row.event_type,
                             content_type="application/json",
@@ -84,3 +85,12 @@ class OutboxRelay:
                 published = 0
             if published < self._batch:
                 await asyncio.sleep(self._poll)
+
+
+def _encode(body: object) -> bytes:
+    """orjson where it can; the standard library for what it cannot (integers past 64 bits
+    written before the contracts refused them), so that no event blocks the relay."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":")).encode()

@@ -1,6 +1,7 @@
 """The outbox relay: events of a change reach idp.events, at least once, never lost."""
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -33,19 +34,20 @@ async def events(settings: Settings) -> AsyncIterator[aio_pika.abc.AbstractQueue
 
 
 async def _drain(queue: aio_pika.abc.AbstractQueue, tenant_id: uuid.UUID, want: int) -> list[Any]:
-    """Event bodies of one tenant, waiting up to 10 s for ``want`` of them."""
+    """Event bodies of one tenant (others' events are skipped), waiting up to 10 s for
+    ``want`` of them, then a little longer for duplicates, if any."""
     bodies: list[Any] = []
-    for _ in range(200):
+    deadline = time.monotonic() + 10
+    quiet_until: float | None = None
+    while time.monotonic() < deadline:
         message = await queue.get(fail=False, no_ack=True)
         if message is None:
             if len(bodies) >= want:
-                await asyncio.sleep(0.3)  # let duplicates, if any, arrive too
-                if (extra := await queue.get(fail=False, no_ack=True)) is None:
+                quiet_until = quiet_until or time.monotonic() + 0.3
+                if time.monotonic() >= quiet_until:
                     return bodies
-                message = extra
-            else:
-                await asyncio.sleep(0.05)
-                continue
+            await asyncio.sleep(0.05)
+            continue
         body = orjson.loads(message.body)
         assert message.message_id == body["id"]
         assert message.routing_key == body["type"]
@@ -55,7 +57,7 @@ async def _drain(queue: aio_pika.abc.AbstractQueue, tenant_id: uuid.UUID, want: 
 
 
 async def _publish_pending(runtime: Runtime, settings: Settings, relays: int = 1) -> None:
-    relay = OutboxRelay(runtime.db, settings.amqp_url, poll_seconds=0.05, batch=2)
+    relay = OutboxRelay(runtime.db, settings.amqp_url, poll_seconds=0.05, batch=50)
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)

@@ -64,3 +64,16 @@ def test_nul_characters_are_refused_anywhere_in_a_request() -> None:
         LoginRequest.model_validate(
             {"tenant": "acme", "email": "a@example.com", "password": "p\x00"}
         )
+
+
+def test_integers_beyond_64_bits_are_refused() -> None:
+    with pytest.raises(ValidationError, match="64 bits"):
+        SignupRequest.model_validate(
+            {"slug": "acme", "name": "Acme", "owner": {**OWNER, "extra": [2**64]}}
+        )
+
+
+def test_the_relay_encodes_what_orjson_cannot() -> None:
+    from workers.outbox_relay import _encode
+
+    assert _encode({"n": 2**70}) == b'{"n":1180591620717411303424}'
