@@ -90,8 +90,7 @@ async def _run(
                 # The token's claims may be up to 15 min old: check the current role too.
                 await runtime.permissions.require(principal, action.permission)
         if action.replayable and call.message_id and call.principal is not None:
-            data = await _apply_once(runtime, action.key, handler, request, raw, call)
-            return ReplyOk(data=data), call
+            return await _apply_once(runtime, action.key, handler, request, raw, call), call
         result = await handler(request, call, runtime)
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
@@ -102,9 +101,7 @@ async def _run(
     except TokenError as exc:
         return error_reply(exc.code, str(exc)), call
     except DomainError as exc:
-        return error_reply(
-            exc.code, exc.message, details=exc.details, retry_after=exc.retry_after
-        ), call
+        return _domain_reply(exc), call
     except DataError:
         # Input the contract let through but PostgreSQL cannot store (out-of-range values,
         # untranslatable characters): the caller's fault, and the same on every delivery.
@@ -128,10 +125,16 @@ async def _run(
 
 async def _apply_once(
     runtime: Runtime, key: str, handler: Handler, request: BaseModel, raw: Any, call: Call
-) -> Any:
-    """Run a write in one transaction with its idempotency record (workers.idempotency)."""
+) -> ReplyOk | ReplyError:
+    """Run a write in one transaction with its idempotency record (workers.idempotency).
+
+    The reply is stored with the change. A domain error rolls everything back, unless it
+    says it keeps its changes (a rejected upload stays rejected): then it commits, and a
+    repeat of the message gets the same error.
+    """
     caller, message_id = call.caller, call.message_id
     assert message_id is not None
+    kept: DomainError | None = None
     async with runtime.db.message_transaction(caller.tid) as uow:
         replay = await idempotency.claim(
             uow,
@@ -141,11 +144,29 @@ async def _apply_once(
             digest=idempotency.request_hash(key, raw),
         )
         if replay is not None:
-            return replay.data
-        result = await handler(request, call, runtime)
-        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
-        await idempotency.remember(uow, user_id=caller.sub, message_id=message_id, data=data)
-    return data
+            if replay.data.get("ok"):
+                return ReplyOk(data=replay.data.get("data"))
+            return ReplyError.model_validate(replay.data)
+        try:
+            result = await handler(request, call, runtime)
+        except DomainError as exc:
+            if not exc.keeps_changes:
+                raise
+            kept = exc
+            reply: ReplyOk | ReplyError = _domain_reply(exc)
+        else:
+            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
+            reply = ReplyOk(data=data)
+        await idempotency.remember(
+            uow, user_id=caller.sub, message_id=message_id, data=orjson.loads(_encode(reply))
+        )
+    if kept is not None:
+        raise kept
+    return reply
+
+
+def _domain_reply(exc: DomainError) -> ReplyError:
+    return error_reply(exc.code, exc.message, details=exc.details, retry_after=exc.retry_after)
 
 
 async def dispatch(

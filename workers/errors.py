@@ -14,8 +14,12 @@ class DomainError(Exception):
         *,
         details: list[FieldError] | None = None,
         retry_after: int | None = None,
+        keeps_changes: bool = False,
     ) -> None:
         super().__init__(message or self.default_message)
+        # True when the work done before the error must still commit (the transaction of
+        # a once-only message otherwise rolls back with the error).
+        self.keeps_changes = keeps_changes
         self.message = message or self.default_message
         self.details = details
         self.retry_after = retry_after

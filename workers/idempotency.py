@@ -24,9 +24,9 @@ from workers.uow import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """The stored reply of a message already applied."""
+    """The stored reply envelope of a message already applied."""
 
-    data: Any
+    data: dict[str, Any]
 
 
 def request_hash(routing_key: str, body: Any) -> bytes:

@@ -161,7 +161,9 @@ class FileService:
                         target_id=file_id,
                         data={"reason": problem},
                     )
-            raise InvalidRequest(f"upload rejected: {problem}; the object was deleted")
+            raise InvalidRequest(
+                f"upload rejected: {problem}; the object was deleted", keeps_changes=True
+            )
         async with self._db.transaction(tenant_id) as uow:
             ready = await files.mark_ready(uow, file_id, now)
             if ready is None:  # a concurrent complete or delete got there first
