@@ -43,7 +43,7 @@ async def test_lists_users_over_amqp_and_sees_user_created(
     }
     async with http.post("/v1/users", json=body, headers=bearer(owner["access_token"])) as r:
         assert r.status == 201, await r.text()
-    seen = []
+    seen: list[dict[str, str]] = []
     while "new.colleague@example.com" not in [e["email"] for e in seen]:
         line = await asyncio.wait_for(example.stdout.readline(), 15)
         assert line, f"the example ended without the event; it printed {seen}"
