@@ -3,12 +3,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip
-COPY pyproject.toml README.md ./
-COPY contracts contracts
-COPY edge edge
-COPY idp idp
-COPY migrations migrations
-COPY workers workers
+COPY . .
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[s3local]"
 
 # Runtime stage: only the installed wheels, run as an unprivileged user.
@@ -20,6 +15,5 @@ RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 USER idp
 ENV EDGE_HOST=0.0.0.0 EDGE_PORT=3001 PYTHONUNBUFFERED=1
 EXPOSE 3001
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3001/healthz').status != 200)" || exit 1
 ENTRYPOINT ["idp"]
 CMD ["edge"]
