@@ -2,13 +2,19 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
+from idp.security.passwords import PasswordHasher
 from idp.settings import Settings
 from tests.support.platform import Platform
+from workers.tables import roles
+from workers.uow import Database
+from workers.users import repository as users
 
 PASSWORD = "a long enough passphrase"
 
@@ -73,3 +79,31 @@ async def assert_error(
     if code is not None:
         assert error["code"] == code
     return error
+
+
+async def add_member(settings: Settings, tenant_id: str, email: str) -> str:
+    """A second, active user of the tenant with role member (set up as the app role)."""
+    db = Database.connect(settings)
+    hasher = PasswordHasher(settings)
+    try:
+        password_hash = await hasher.hash(PASSWORD)
+        user_id = uuid.uuid4()
+        async with db.transaction(uuid.UUID(tenant_id)) as uow:
+            role_id = (
+                await uow.connection.execute(select(roles.c.id).where(roles.c.name == "member"))
+            ).scalar_one()
+            await users.insert_user(
+                uow,
+                user_id=user_id,
+                tenant_id=uuid.UUID(tenant_id),
+                email=email,
+                name="Member",
+                password_hash=password_hash,
+                status="active",
+                role_id=role_id,
+                now=datetime.now(UTC),
+            )
+    finally:
+        hasher.close()
+        await db.close()
+    return str(user_id)

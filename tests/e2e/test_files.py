@@ -1,7 +1,6 @@
 """Files over HTTP against a real S3 endpoint (moto's server): SPEC 4.3 /v1/files."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -9,15 +8,10 @@ import aioboto3
 import aiohttp
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import select
 
-from idp.security.passwords import PasswordHasher
 from idp.settings import Settings
-from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.e2e.conftest import PASSWORD, add_member, assert_error, bearer, signup
 from tests.e2e.files_support import PNG, complete, declare, declared, put_bytes, uploaded
-from workers.tables import roles
-from workers.uow import Database
-from workers.users import repository as users
 
 
 def _s3(settings: Settings, url: str) -> Any:
@@ -241,29 +235,8 @@ async def _member_token(
     http: aiohttp.ClientSession, settings: Settings, owner: dict[str, Any]
 ) -> str:
     """Insert a ``member`` through the workers' repository, then log in over HTTP."""
-    tenant_id = uuid.UUID(owner["tenant"]["id"])
     email = f"member-{uuid.uuid4().hex[:8]}@example.com"
-    hasher, db = PasswordHasher(settings), Database.connect(settings)
-    try:
-        password_hash = await hasher.hash(PASSWORD)
-        async with db.transaction(tenant_id) as uow:
-            role_id = (
-                await uow.connection.execute(select(roles.c.id).where(roles.c.name == "member"))
-            ).scalar_one()
-            await users.insert_user(
-                uow,
-                user_id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                email=email,
-                name="Member",
-                password_hash=password_hash,
-                status="active",
-                role_id=role_id,
-                now=datetime.now(UTC),
-            )
-    finally:
-        hasher.close()
-        await db.close()
+    await add_member(settings, owner["tenant"]["id"], email)
     body = {"tenant": owner["tenant"]["slug"], "email": email, "password": PASSWORD}
     async with http.post(
         "/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer"}

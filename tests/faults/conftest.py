@@ -11,15 +11,18 @@ import json
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
-from idp.settings import Settings
+from idp.settings import Settings, asyncpg_url
+from tests.e2e.conftest import PASSWORD
 from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
 
@@ -148,3 +151,60 @@ async def wait_for(predicate: Any, timeout: float) -> float:
             return time.monotonic() - started
         await asyncio.sleep(0.1)
     pytest.fail(f"no recovery within {timeout} s")
+
+
+async def create_user(
+    http: aiohttp.ClientSession, platform: Platform, token: str, email: str
+) -> Outcome:
+    """``POST /v1/users`` with an ``Idempotency-Key`` derived from the email."""
+    body = {"email": email, "name": "Load", "role": "member", "password": PASSWORD}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"create-{email}"}
+    return await timed(http, "POST", f"{platform.url}/v1/users", json=body, headers=headers)
+
+
+async def retry_until_created(
+    http: aiohttp.ClientSession,
+    platform: Platform,
+    token: str,
+    emails: list[str],
+    outcomes: list[Outcome],
+    rounds: int = 30,
+) -> tuple[list[str], int]:
+    """Retry the writes that did not get 201, with their keys; (still pending, rounds)."""
+    pending = [e for e, o in zip(emails, outcomes, strict=True) if o.status != 201]
+    done = 0
+    while pending and done < rounds:
+        done += 1
+        again = await asyncio.gather(*(create_user(http, platform, token, e) for e in pending))
+        pending = [e for e, o in zip(pending, again, strict=True) if o.status != 201]
+        if pending:
+            await asyncio.sleep(0.5)
+    return pending, done
+
+
+async def rows_per_email(settings: Settings, tenant_id: str, emails: list[str]) -> dict[str, Any]:
+    owner = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
+    try:
+        users = await conn.fetch(
+            "SELECT lower(email) AS e, count(*) AS n FROM users WHERE tenant_id = $1 GROUP BY 1",
+            uuid.UUID(tenant_id),
+        )
+        audit = await conn.fetch(
+            "SELECT lower(u.email) AS e, count(*) AS n FROM audit_log a JOIN users u"
+            " ON u.id::text = a.target_id WHERE a.tenant_id = $1 AND a.action = 'user.created'"
+            " GROUP BY 1",
+            uuid.UUID(tenant_id),
+        )
+        events = await conn.fetch(
+            "SELECT lower(body->'data'->'user'->>'email') AS e, count(*) AS n FROM outbox"
+            " WHERE tenant_id = $1 AND event_type = 'user.created' GROUP BY 1",
+            uuid.UUID(tenant_id),
+        )
+    finally:
+        await conn.close()
+    wanted = set(emails)
+    return {
+        name: {r["e"]: r["n"] for r in rows if r["e"] in wanted}
+        for name, rows in (("users", users), ("audit", audit), ("events", events))
+    }

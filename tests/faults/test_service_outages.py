@@ -4,14 +4,21 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from typing import Any
 
 import aiohttp
-import asyncpg
 
-from idp.settings import Settings, asyncpg_url
-from tests.e2e.conftest import PASSWORD, signup
-from tests.faults.conftest import Figures, Outcome, control, timed, wait_for
+from idp.settings import Settings
+from tests.e2e.conftest import signup
+from tests.faults.conftest import (
+    Figures,
+    Outcome,
+    control,
+    create_user,
+    retry_until_created,
+    rows_per_email,
+    timed,
+    wait_for,
+)
 from tests.support.platform import Platform
 
 BUDGET = 4.0  # the fault platform's REQUEST_TIMEOUT_SECONDS
@@ -113,37 +120,23 @@ async def test_postgres_restart_loses_and_doubles_nothing(
 ) -> None:
     async with aiohttp.ClientSession(base_url=fault_platform.url) as http:
         owner = await signup(http)
-    headers = {"Authorization": f"Bearer {owner['access_token']}"}
     run = uuid.uuid4().hex[:8]
     emails = [f"pg-{run}-{i}@example.com" for i in range(120)]
 
-    async def create(http: aiohttp.ClientSession, email: str) -> Outcome:
-        body = {"email": email, "name": "Load", "role": "member", "password": PASSWORD}
-        return await timed(
-            http,
-            "POST",
-            f"{fault_platform.url}/v1/users",
-            json=body,
-            headers={**headers, "Idempotency-Key": f"create-{email}"},
-        )
-
     async with aiohttp.ClientSession() as http:
-        first = asyncio.gather(*(create(http, e) for e in emails))
+        first = asyncio.gather(
+            *(create_user(http, fault_platform, owner["access_token"], e) for e in emails)
+        )
         await asyncio.sleep(0.3)
         await asyncio.to_thread(control, "postgres", "restart")
         restarted = time.monotonic()
         outcomes = await first
-        pending = [e for e, o in zip(emails, outcomes, strict=True) if o.status != 201]
-        retries = 0
-        while pending and retries < 30:
-            retries += 1
-            again = await asyncio.gather(*(create(http, e) for e in pending))
-            pending = [e for e, o in zip(pending, again, strict=True) if o.status != 201]
-            if pending:
-                await asyncio.sleep(0.5)
+        pending, retries = await retry_until_created(
+            http, fault_platform, owner["access_token"], emails, outcomes
+        )
         converged = time.monotonic() - restarted
     statuses = Counter(o.status for o in outcomes)
-    counts = await _rows_per_email(settings, owner["tenant"]["id"], emails)
+    counts = await rows_per_email(settings, owner["tenant"]["id"], emails)
     figures.append(
         Figures(
             "PostgreSQL restart under writes",
@@ -166,31 +159,3 @@ async def test_postgres_restart_loses_and_doubles_nothing(
 async def _ready(platform: Platform) -> bool:
     async with aiohttp.ClientSession() as http:
         return (await timed(http, "GET", f"{platform.url}/readyz")).status == 200
-
-
-async def _rows_per_email(settings: Settings, tenant_id: str, emails: list[str]) -> dict[str, Any]:
-    owner = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
-    try:
-        users = await conn.fetch(
-            "SELECT lower(email) AS e, count(*) AS n FROM users WHERE tenant_id = $1 GROUP BY 1",
-            uuid.UUID(tenant_id),
-        )
-        audit = await conn.fetch(
-            "SELECT lower(u.email) AS e, count(*) AS n FROM audit_log a JOIN users u"
-            " ON u.id::text = a.target_id WHERE a.tenant_id = $1 AND a.action = 'user.created'"
-            " GROUP BY 1",
-            uuid.UUID(tenant_id),
-        )
-        events = await conn.fetch(
-            "SELECT lower(body->'data'->'user'->>'email') AS e, count(*) AS n FROM outbox"
-            " WHERE tenant_id = $1 AND event_type = 'user.created' GROUP BY 1",
-            uuid.UUID(tenant_id),
-        )
-    finally:
-        await conn.close()
-    wanted = set(emails)
-    return {
-        name: {r["e"]: r["n"] for r in rows if r["e"] in wanted}
-        for name, rows in (("users", users), ("audit", audit), ("events", events))
-    }

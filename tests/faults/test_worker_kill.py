@@ -7,9 +7,8 @@ from collections import Counter
 import aiohttp
 
 from idp.settings import Settings
-from tests.e2e.conftest import PASSWORD, signup
-from tests.faults.conftest import Figures, Outcome, timed
-from tests.faults.test_service_outages import _rows_per_email
+from tests.e2e.conftest import signup
+from tests.faults.conftest import Figures, create_user, retry_until_created, rows_per_email
 from tests.support.platform import Platform
 
 
@@ -18,34 +17,22 @@ async def test_sigkill_a_worker_with_200_writes_in_flight(
 ) -> None:
     async with aiohttp.ClientSession(base_url=fault_platform.url) as http:
         owner = await signup(http)
-    headers = {"Authorization": f"Bearer {owner['access_token']}"}
     run = uuid.uuid4().hex[:8]
     emails = [f"kill-{run}-{i}@example.com" for i in range(200)]
 
-    async def create(http: aiohttp.ClientSession, email: str) -> Outcome:
-        body = {"email": email, "name": "Load", "role": "member", "password": PASSWORD}
-        return await timed(
-            http,
-            "POST",
-            f"{fault_platform.url}/v1/users",
-            json=body,
-            headers={**headers, "Idempotency-Key": f"create-{email}"},
-        )
-
     victim = next(p for p in fault_platform.processes if p.name == "worker")
     async with aiohttp.ClientSession() as http:
-        in_flight = asyncio.gather(*(create(http, e) for e in emails))
+        in_flight = asyncio.gather(
+            *(create_user(http, fault_platform, owner["access_token"], e) for e in emails)
+        )
         await asyncio.sleep(0.25)
         victim.popen.kill()
         outcomes = await in_flight
         statuses = Counter(o.status for o in outcomes)
-        pending = [e for e, o in zip(emails, outcomes, strict=True) if o.status != 201]
-        rounds = 0
-        while pending and rounds < 20:
-            rounds += 1
-            again = await asyncio.gather(*(create(http, e) for e in pending))
-            pending = [e for e, o in zip(pending, again, strict=True) if o.status != 201]
-    counts = await _rows_per_email(settings, owner["tenant"]["id"], emails)
+        pending, rounds = await retry_until_created(
+            http, fault_platform, owner["access_token"], emails, outcomes
+        )
+    counts = await rows_per_email(settings, owner["tenant"]["id"], emails)
     figures.append(
         Figures(
             "SIGKILL a worker with 200 writes in flight",
