@@ -1,6 +1,7 @@
 """``idp bench``: start the platform (unless given a URL), prepare, measure, report."""
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ class BenchError(Exception):
 class Target:
     url: str
     pids: dict[str, int]  # edge and worker, when the bench started them
+    logs: Path | None = None  # their logs, when the bench started them
 
 
 @contextmanager
@@ -56,7 +58,6 @@ def _platform(url: str | None) -> Iterator[Target]:
     except ImportError as exc:
         raise BenchError(f"starting the platform needs the test extra ({exc})") from None
     logs = Path(tempfile.mkdtemp(prefix="idp-bench-"))
-    print(f"idp bench: platform logs in {logs}", file=sys.stderr)
     platform = Platform(log_dir=logs, env=dict(PLATFORM_ENV))
     try:
         platform.start_local_s3()
@@ -68,7 +69,7 @@ def _platform(url: str | None) -> Iterator[Target]:
         platform.stop()
         raise BenchError(str(exc)) from None
     try:
-        yield Target(platform.url, {"edge": edge.popen.pid, "worker": worker.popen.pid})
+        yield Target(platform.url, {"edge": edge.popen.pid, "worker": worker.popen.pid}, logs)
     finally:
         platform.stop()
 
@@ -104,6 +105,12 @@ def measure(settings: Settings, options: Options) -> dict[str, Any]:
             name: (None if pid is None else _round(peak_rss_mb(pid)))
             for name, pid in memory.items()
         }
+    errors = sum(s["errors"] for s in scenarios.values())
+    if target.logs is not None:
+        if errors:
+            print(f"idp bench: the platform's logs are in {target.logs}", file=sys.stderr)
+        else:
+            shutil.rmtree(target.logs, ignore_errors=True)
     floor_values = {
         "argon2_hashes_per_s": round(argon2_rate, 1),
         "rpc_echo_rps": round(echo.rps, 1),
