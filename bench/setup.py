@@ -10,6 +10,7 @@ import aiohttp
 PASSWORD = "bench passphrase of decent length"
 USERS = 60  # so that a page of users_list is full (50 items)
 BEARER_MODE = {"X-Auth-Mode": "bearer"}
+RETRIES = 5
 
 
 class SetupFailed(Exception):
@@ -33,11 +34,17 @@ class Fixture:
 async def _post(
     http: aiohttp.ClientSession, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
-    async with http.post(path, json=body, headers=headers) as response:
-        if response.status not in (200, 201):
-            raise SetupFailed(f"POST {path}: {response.status} {(await response.text())[:300]}")
-        result: dict[str, Any] = await response.json()
-        return result
+    """POST, retrying a 503 (a service restarting) a few times; anything else fails."""
+    for attempt in range(RETRIES):
+        async with http.post(path, json=body, headers=headers) as response:
+            if response.status in (200, 201):
+                result: dict[str, Any] = await response.json()
+                return result
+            failure = f"POST {path}: {response.status} {(await response.text())[:300]}"
+            if response.status != 503:
+                break
+        await asyncio.sleep(0.5 * 2**attempt)
+    raise SetupFailed(failure)
 
 
 def _session(result: dict[str, Any]) -> Session:
