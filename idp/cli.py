@@ -1,4 +1,4 @@
-"""The ``idp`` console script: edge, worker, migrate, dev."""
+"""The ``idp`` console script: edge, worker, migrate, dev, bench."""
 
 import argparse
 import asyncio
@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
     dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
     dev.add_argument("--workers", type=int, default=1, help="worker processes")
+    bench = commands.add_parser("bench", help="measure the platform against its floors")
+    bench.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    bench.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    bench.add_argument("--json", dest="json_path", default=None, help="write the results here")
+    bench.add_argument("--url", default=None, help="measure this edge instead of starting one")
     asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the messages")
     asyncapi.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     return parser
@@ -65,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             from idp.dev import run_dev
 
             run_dev(settings, workers=args.workers)
+        elif args.command == "bench":
+            from pathlib import Path
+
+            from bench.run import Options, run_bench
+
+            json_path = Path(args.json_path) if args.json_path else None
+            options = Options(args.duration, args.concurrency, json_path, args.url)
+            raise SystemExit(run_bench(settings, options))
     except ServiceUnreachable as exc:
         print(f"idp: {exc}", file=sys.stderr)
         raise SystemExit(3) from None

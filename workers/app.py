@@ -7,6 +7,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping
 
 import aio_pika
+from aio_pika import IncomingMessage
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
@@ -46,6 +47,8 @@ def build_broker(
         graceful_timeout=DRAIN_SECONDS,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
+        # dispatch validates the body itself; no second (stdlib json + pydantic) pass.
+        serializer=None,
     )
     for family in families:
         broker.subscriber(
@@ -54,13 +57,27 @@ def build_broker(
             channel=Channel(prefetch_count=concurrency),
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,
+            decoder=_raw_message,
         )(_consumer(routers[family], runtime))
     return broker
 
 
-def _consumer(router: FamilyRouter, runtime: Runtime) -> Callable[[RabbitMessage], Awaitable[None]]:
-    async def consume(message: RabbitMessage) -> None:
-        raw = message.raw_message
+async def _raw_message(message: RabbitMessage) -> IncomingMessage:
+    """Hand the handler the broker's message as it came.
+
+    Annotating the handler's parameter as ``RabbitMessage`` instead makes FastDepends
+    resolve it through a synchronous context lookup, which it runs on a thread pool: a
+    thread hop per message (about 14% of a worker's CPU under load, by py-spy).
+    """
+    raw = message.raw_message
+    assert isinstance(raw, IncomingMessage)
+    return raw
+
+
+def _consumer(
+    router: FamilyRouter, runtime: Runtime
+) -> Callable[[IncomingMessage], Awaitable[None]]:
+    async def consume(raw: IncomingMessage) -> None:
         try:
             await dispatch(router, runtime, raw)
         except Exception:

@@ -16,10 +16,12 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -82,12 +84,33 @@ class PermissionCheck:
             raise Unauthenticated("account is not active")
         return access
 
+    def queue_lookup(self, caller: AccessClaims, pipe: Pipeline) -> None:
+        """Queue the cache read of ``caller``'s standing on another check's round trip."""
+        pipe.hmget(_key(caller.tid), [str(caller.sub), _EPOCH])
+
+    async def require_from(self, caller: AccessClaims, permission: str, cached: Any) -> None:
+        """``require``, given the result of the read ``queue_lookup`` queued."""
+        entry, epoch = cached
+        access = await self._resolve(caller.tid, caller.sub, entry, epoch)
+        if not access.active:
+            raise Unauthenticated("account is not active")
+        if permission not in access.permissions:
+            raise Forbidden("permission denied")
+
     async def lookup(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
-        key, field = _key(tenant_id), str(user_id)
         try:
-            cached, epoch = await self._redis.hmget(key, [field, _EPOCH])  # bytes: no decoding
+            cached, epoch = await self._redis.hmget(
+                _key(tenant_id), [str(user_id), _EPOCH]
+            )  # bytes: no decoding
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc
+        return await self._resolve(tenant_id, user_id, cached, epoch)
+
+    async def _resolve(
+        self, tenant_id: UUID, user_id: UUID, cached: Any, epoch: Any
+    ) -> CurrentAccess:
+        """The cached standing, or PostgreSQL's (filling the cache if nobody raced us)."""
+        key, field = _key(tenant_id), str(user_id)
         if cached is not None:
             return _decode(_bytes(cached))
         access = await self._load(tenant_id, user_id)

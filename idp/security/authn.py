@@ -1,5 +1,10 @@
 """Authenticate an access token: signature and claims, then its session's revocation."""
 
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
 from contracts.errors import ErrorCode
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import AccessClaims, TokenCodec, TokenError
@@ -28,3 +33,18 @@ class Authenticator:
         if await self._revocations.is_revoked(claims.sid):
             raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
         return claims
+
+    async def authenticate_with(
+        self, token: str | None, also: Callable[[AccessClaims, Pipeline], None]
+    ) -> tuple[AccessClaims, list[Any]]:
+        """``authenticate``, plus Redis commands queued by ``also`` (given the verified
+        claims) in the revocation check's round trip; returns their results too."""
+        if token is None:
+            raise TokenError(ErrorCode.UNAUTHENTICATED, "authentication required")
+        claims = self.codec.verify_access(token)
+        revoked, results = await self._revocations.is_revoked_with(
+            claims.sid, lambda pipe: also(claims, pipe)
+        )
+        if revoked:
+            raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
+        return claims, results

@@ -11,10 +11,12 @@ fails closed: a lost record must never turn a revoked token back into a valid on
 marker is read in the same round trip as the record.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 
@@ -23,6 +25,12 @@ class RevocationUnavailable(Exception):
 
 
 READY_KEY = "idp:revocations:complete"
+
+
+def _judge(record: object, complete: object) -> bool:
+    if complete is None:
+        raise RevocationUnavailable("revocation records are being restored")
+    return record is not None
 
 
 def _key(session_id: UUID) -> str:
@@ -39,9 +47,24 @@ class RevocationStore:
             record, complete = await self._redis.mget(_key(session_id), READY_KEY)
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc
-        if complete is None:
-            raise RevocationUnavailable("revocation records are being restored")
-        return record is not None
+        return _judge(record, complete)
+
+    async def is_revoked_with(
+        self, session_id: UUID, also: Callable[[Pipeline], None]
+    ) -> tuple[bool, list[Any]]:
+        """``is_revoked``, plus the commands ``also`` queues, in the same round trip.
+
+        Returns the verdict and the results of ``also``'s commands.
+        """
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.mget(_key(session_id), READY_KEY)
+                also(pipe)
+                results = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise RevocationUnavailable(str(exc)) from exc
+        record, complete = results[0]
+        return _judge(record, complete), results[1:]
 
     async def is_complete(self) -> bool:
         return bool(await self._redis.exists(READY_KEY))

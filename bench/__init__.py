@@ -1,0 +1,1 @@
+"""``idp bench``: the platform measured against its physical floors (docs/performance.md)."""

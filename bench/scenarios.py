@@ -1,0 +1,57 @@
+"""The five measured scenarios, built from the fixture, one slot per connection."""
+
+import uuid
+
+from bench.load import Scenario, Slot
+from bench.setup import BEARER_MODE, PASSWORD, Fixture
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def build(fixture: Fixture, concurrency: int) -> list[Scenario]:
+    users = len(fixture.emails)
+    logins = [
+        Slot(
+            BEARER_MODE,
+            bodies=tuple(
+                {"tenant": fixture.slug, "email": fixture.emails[j % users], "password": PASSWORD}
+                for j in range(i, max(users, concurrency), concurrency)
+            ),
+        )
+        for i in range(concurrency)
+    ]
+    owner = _bearer(fixture.owner.access_token)
+    run = uuid.uuid4().hex[:8]
+    return [
+        Scenario("login", "login", "POST", "/v1/auth/login", tuple(logins)),
+        Scenario(
+            "refresh",
+            "refresh",
+            "POST",
+            "/v1/auth/refresh",
+            tuple(Slot(BEARER_MODE, refresh_token=s.refresh_token) for s in fixture.sessions),
+        ),
+        Scenario(
+            "me",
+            "get",
+            "GET",
+            "/v1/auth/me",
+            tuple(Slot(_bearer(s.access_token)) for s in fixture.sessions),
+        ),
+        Scenario(
+            "users_list",
+            "get",
+            "GET",
+            "/v1/users?limit=50",
+            tuple(Slot(owner) for _ in range(concurrency)),
+        ),
+        Scenario(
+            "users_create",
+            "create",
+            "POST",
+            "/v1/users",
+            tuple(Slot(owner, prefix=f"new-{run}") for _ in range(concurrency)),
+        ),
+    ]
