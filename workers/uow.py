@@ -42,7 +42,10 @@ class Database:
             # load (prefetch 64 > pool) every other transaction paid a new connection.
             pool_size=2 * settings.db_pool_size,
             max_overflow=0,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip per transaction): a connection found dead
+            # fails its request with 503 and SQLAlchemy then invalidates the whole pool,
+            # so a PostgreSQL restart costs one failed request per worker, not one per
+            # pooled connection (tests/faults/test_service_outages.py).
             pool_recycle=1800,
         )
         return cls(engine)

@@ -248,10 +248,10 @@ class AuthService:
     async def me(self, call: Call) -> Me:
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
-            user = await users.user_by_id(uow, caller.sub)
-            tenant = await users.get_tenant(uow, caller.tid)
-        if user is None or tenant is None:
+            found = await users.user_and_tenant(uow, caller.sub)
+        if found is None:
             raise Unauthenticated("account no longer exists")
+        user, tenant = found
         return Me(
             user=user.view, tenant=tenant, role=user.view.role, permissions=sorted(user.permissions)
         )
