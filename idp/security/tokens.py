@@ -17,6 +17,7 @@ ALGORITHM: Final = "HS256"
 ACCESS_TYP: Final = "at+jwt"
 REFRESH_TYP: Final = "rt+jwt"
 MAX_TOKEN_CHARS: Final = 4096
+VERIFIED_CACHE_SIZE: Final = 4096
 _ACCESS_REQUIRED: Final = ["exp", "iat", "nbf", "sub", "jti", "aud", "iss"]
 _REFRESH_REQUIRED: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
 
@@ -77,6 +78,7 @@ class TokenCodec:
         self._leeway = settings.jwt_leeway_seconds
         self._clock = clock
         self._jwt = jwt.PyJWT()
+        self._verified: dict[str, AccessClaims] = {}
 
     def issue_pair(
         self,
@@ -127,6 +129,27 @@ class TokenCodec:
         return TokenPair(access, refresh, self._access_ttl, max(refresh_exp - now, 0))
 
     def verify_access(self, token: str) -> AccessClaims:
+        """The claims of a valid access token (signature, typ, aud, iss, times, shape).
+
+        A token verified once is remembered (by its exact text, up to
+        ``VERIFIED_CACHE_SIZE`` of them): clients present the same token for up to 15
+        minutes, and HMAC verification is the edge's largest single cost per request. A
+        remembered token is still refused once past ``exp`` plus the leeway; revocation
+        is checked by the caller on every request either way.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            if self._clock() > cached.exp + self._leeway:
+                self._verified.pop(token, None)
+                raise TokenError(ErrorCode.TOKEN_EXPIRED, "token expired")
+            return cached
+        verified = self._verify_access(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest entry
+        self._verified[token] = verified
+        return verified
+
+    def _verify_access(self, token: str) -> AccessClaims:
         claims = self._decode(token, self._access_key, ACCESS_TYP, _ACCESS_REQUIRED)
         perms = claims.get("perms")
         role = claims.get("role")

@@ -155,3 +155,25 @@ def test_tokens_from_another_deployment_are_refused() -> None:
     theirs = TokenCodec(make_settings(jwt_issuer="other-idp"))
     with pytest.raises(TokenError):
         ours.verify_access(_pair(theirs).access_token)
+
+
+def test_a_remembered_token_still_expires() -> None:
+    now = [time.time()]
+    codec = TokenCodec(make_settings(), clock=lambda: now[0])
+    token = _pair(codec).access_token
+    assert codec.verify_access(token).sub == USER
+    assert codec.verify_access(token).sub == USER  # the second time from memory
+    now[0] += 900 + 31  # past exp and the 30 s leeway
+    with pytest.raises(TokenError) as refused:
+        codec.verify_access(token)
+    assert refused.value.code == ErrorCode.TOKEN_EXPIRED
+
+
+def test_memory_is_keyed_by_the_exact_token(settings: Settings) -> None:
+    codec = TokenCodec(settings)
+    token = _pair(codec).access_token
+    codec.verify_access(token)
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{signature[:-2]}AA"
+    with pytest.raises(TokenError):
+        codec.verify_access(tampered)
