@@ -1,16 +1,11 @@
 """Helpers for the tenant-administration tests: people with a role, logged in."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import aiohttp
-import orjson
 
-from contracts.actions import EXCHANGE_EVENTS
 from tests.e2e.conftest import PASSWORD, bearer, signup
 
 
@@ -106,42 +101,3 @@ async def custom_role(
     status, role = await call(http, "POST", "/v1/roles", tenant.owner, body)
     assert status == 201, role
     return dict(role)
-
-
-class EventTap:
-    """Every domain event published on ``idp.events`` while the tap is open."""
-
-    def __init__(self, queue: aio_pika.abc.AbstractQueue) -> None:
-        self._queue = queue
-        self.seen: list[dict[str, Any]] = []
-
-    async def wait_for(
-        self, event_type: str, tenant: str, timeout: float = 10.0, **match: Any
-    ) -> dict[str, Any]:
-        """The first event of ``event_type`` in ``tenant`` whose data contains ``match``."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for event in self.seen:
-                data = event["data"]
-                if (
-                    event["type"] == event_type
-                    and event["tenant_id"] == tenant
-                    and all(data.get(k) == v for k, v in match.items())
-                ):
-                    return event
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no {event_type} event {match} within {timeout}s")
-            message = await self._queue.get(fail=False, no_ack=True)
-            if message is None:
-                await asyncio.sleep(0.05)
-            else:
-                self.seen.append(orjson.loads(message.body))
-
-
-async def event_tap(amqp_url: str) -> AsyncIterator[EventTap]:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(await channel.get_exchange(EXCHANGE_EVENTS), routing_key="#")
-        yield EventTap(queue)

@@ -67,9 +67,7 @@ async def test_reset_is_always_accepted_and_its_token_ends_every_session(
             async with http.post("/v1/auth/password-reset/request", json=body) as r:
                 assert r.status == 202
                 assert await r.read() == b""
-        event = await events.wait_for(
-            "auth.password_reset_requested", lambda d: d["user_id"] == owner["user"]["id"]
-        )
+        event = await events.wait_for("auth.password_reset_requested", user_id=owner["user"]["id"])
     token = event["data"]["token"]
     assert event["tenant_id"] == owner["tenant"]["id"]
     weak = {"token": token, "new_password": "owner@example.com"}
@@ -124,7 +122,7 @@ async def test_email_verification_request_and_confirm(
         async with http.post("/v1/auth/verify-email/request", headers=me) as r:
             assert r.status == 202
         event = await events.wait_for(
-            "auth.email_verification_requested", lambda d: d["user_id"] == owner["user"]["id"]
+            "auth.email_verification_requested", user_id=owner["user"]["id"]
         )
     token = event["data"]["token"]
     async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:

@@ -9,23 +9,22 @@ import pytest
 
 from idp.settings import Settings
 from tests.e2e.admin_support import (
-    EventTap,
     an_email,
     call,
     create_user,
     custom_role,
-    event_tap,
     login,
     new_tenant,
     person,
 )
 from tests.e2e.conftest import assert_error
+from tests.support.events import EventTap, event_tap
 from tests.support.platform import Platform
 
 
 @pytest.fixture
 async def events(platform: Platform, settings: Settings) -> AsyncIterator[EventTap]:
-    async for tap in event_tap(settings.amqp_url):
+    async with event_tap(settings.amqp_url, "#") as tap:
         yield tap
 
 

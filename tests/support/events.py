@@ -17,17 +17,29 @@ class EventTap:
         self._seen: list[dict[str, Any]] = []
 
     async def wait_for(
-        self, event_type: str, match: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+        self,
+        event_type: str,
+        tenant: str | None = None,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+        timeout: float = 10.0,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """The first event of ``event_type`` whose ``data`` satisfies ``match``."""
+        """The first event of ``event_type`` (in ``tenant``, if given) whose ``data`` holds
+        ``fields`` and satisfies ``match``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for event in self._seen:
-                if event["type"] == event_type and match(event["data"]):
+                data = event["data"]
+                if (
+                    event["type"] == event_type
+                    and (tenant is None or event["tenant_id"] == tenant)
+                    and all(data.get(k) == v for k, v in fields.items())
+                    and (match is None or match(data))
+                ):
                     return event
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"no {event_type} event matched within {timeout}s")
+                raise AssertionError(f"no {event_type} event {fields} within {timeout}s")
             message = await self._queue.get(fail=False, timeout=remaining)
             if message is None:
                 await asyncio.sleep(0.05)
