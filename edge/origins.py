@@ -18,7 +18,13 @@ class OriginPolicy:
         return origin in self._allowed
 
     def is_same_site_request(self, request: web.Request) -> bool:
-        """True when ``Origin`` (or, failing that, ``Referer``) names us or an allowed origin."""
+        """True when ``Origin`` (or, failing that, ``Referer``) names us or an allowed origin.
+
+        "Us" is ``EDGE_PUBLIC_URL`` and also the host the request was sent to (its ``Host``
+        header), so that http://localhost:3001 and http://127.0.0.1:3001 both work for a
+        local edge. A browser never lets a page forge ``Origin``, so a cross-site page
+        cannot name our host there.
+        """
         origin = request.headers.get("Origin")
         if origin is None or origin == "null":
             referer = request.headers.get("Referer")
@@ -29,4 +35,11 @@ class OriginPolicy:
                 return False
             origin = f"{parts.scheme}://{parts.netloc}"
         origin = origin.rstrip("/")
-        return origin == self._own or origin in self._allowed
+        if origin == self._own or origin in self._allowed:
+            return True
+        parts = urlsplit(origin)
+        return (
+            parts.scheme in ("http", "https")
+            and bool(parts.netloc)
+            and (parts.netloc == request.host)
+        )

@@ -95,9 +95,20 @@ async def test_cookie_session_me_refresh_and_logout_with_csrf(
     async with http.get("/v1/auth/me", headers={"Cookie": f"__Host-idp_access={access}"}) as r:
         assert r.status == 200
     cross_site = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": "https://evil.example"}
+    look_alike = {
+        "Cookie": f"__Secure-idp_refresh={refresh}",
+        "Origin": platform.url.replace("127.0.0.1", "127.0.0.1.evil.example"),
+    }
+    async with http.post("/v1/auth/refresh", headers=look_alike) as r:
+        await assert_error(r, 403, "csrf_rejected")
     async with http.post("/v1/auth/refresh", headers=cross_site) as r:
         await assert_error(r, 403, "csrf_rejected")
-    same_site = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": platform.url}
+    # The edge's own origin by another name (localhost) is the same site: Host matches.
+    same_site = {
+        "Cookie": f"__Secure-idp_refresh={refresh}",
+        "Origin": platform.url.replace("127.0.0.1", "localhost"),
+        "Host": platform.url.removeprefix("http://").replace("127.0.0.1", "localhost"),
+    }
     async with http.post("/v1/auth/refresh", headers=same_site) as r:
         assert r.status == 200
         rotated = _cookies(r)
