@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contracts.errors import STATUS, ErrorCode
 
@@ -49,3 +49,11 @@ def error_reply(
             retry_after=retry_after,
         )
     )
+
+
+def validation_details(exc: ValidationError) -> list[FieldError]:
+    """The ``details`` of a 400: one entry per failing field, with its dotted path."""
+    return [
+        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
+        for err in exc.errors(include_url=False, include_input=False)
+    ]

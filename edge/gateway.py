@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from contracts.actions import Action
-from contracts.envelope import FieldError
+from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
 from edge.client_ip import ClientAddress
 from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
@@ -31,13 +31,6 @@ REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", object)
 TRACE = web.RequestKey("trace", TraceContext)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
-
-
-def validation_details(exc: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 class Gateway:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from contracts.envelope import FieldError, ReplyError, ReplyOk, error_reply
+from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp.security.authn import bearer_token
 from idp.security.revocation import RevocationUnavailable
@@ -52,13 +52,6 @@ def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> b
     if isinstance(count, int):  # quorum queues count redeliveries
         return count + 1 >= settings.max_deliveries
     return bool(message.redelivered)
-
-
-def validation_details(exc: ValidationError) -> list[FieldError]:
-    return [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 def _is_transient(exc: BaseException) -> bool:

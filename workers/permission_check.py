@@ -73,16 +73,11 @@ class PermissionCheck:
 
     async def require(self, caller: AccessClaims, permission: str) -> None:
         """401 if the caller is no longer an active user, 403 if their role lacks ``permission``."""
-        access = await self.current(caller)
-        if permission not in access.permissions:
-            raise Forbidden("permission denied")
+        _demand(await self.lookup(caller.tid, caller.sub), permission)
 
     async def current(self, caller: AccessClaims) -> CurrentAccess:
         """The caller's current role and permissions; 401 if disabled, deleted or invited."""
-        access = await self.lookup(caller.tid, caller.sub)
-        if not access.active:
-            raise Unauthenticated("account is not active")
-        return access
+        return _demand(await self.lookup(caller.tid, caller.sub), None)
 
     def queue_lookup(self, caller: AccessClaims, pipe: Pipeline) -> None:
         """Queue the cache read of ``caller``'s standing on another check's round trip."""
@@ -91,11 +86,7 @@ class PermissionCheck:
     async def require_from(self, caller: AccessClaims, permission: str, cached: Any) -> None:
         """``require``, given the result of the read ``queue_lookup`` queued."""
         entry, epoch = cached
-        access = await self._resolve(caller.tid, caller.sub, entry, epoch)
-        if not access.active:
-            raise Unauthenticated("account is not active")
-        if permission not in access.permissions:
-            raise Forbidden("permission denied")
+        _demand(await self._resolve(caller.tid, caller.sub, entry, epoch), permission)
 
     async def lookup(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
         try:
@@ -169,6 +160,15 @@ class PermissionCheck:
         if row is None or row.status != "active":
             return CurrentAccess(None, frozenset())
         return CurrentAccess(row.name, frozenset(row.permissions))
+
+
+def _demand(access: CurrentAccess, permission: str | None) -> CurrentAccess:
+    """401 if the account is not active; 403 if its role lacks ``permission``."""
+    if not access.active:
+        raise Unauthenticated("account is not active")
+    if permission is not None and permission not in access.permissions:
+        raise Forbidden("permission denied")
+    return access
 
 
 def _bytes(value: bytes | str) -> bytes:

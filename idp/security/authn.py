@@ -27,11 +27,7 @@ class Authenticator:
 
     async def authenticate(self, token: str | None) -> AccessClaims:
         """The claims of a valid, unrevoked access token; raises TokenError otherwise."""
-        if token is None:
-            raise TokenError(ErrorCode.UNAUTHENTICATED, "authentication required")
-        claims = self.codec.verify_access(token)
-        if await self._revocations.is_revoked(claims.sid):
-            raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
+        claims, _ = await self.authenticate_with(token, lambda _claims, _pipe: None)
         return claims
 
     async def authenticate_with(

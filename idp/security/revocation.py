@@ -27,12 +27,6 @@ class RevocationUnavailable(Exception):
 READY_KEY = "idp:revocations:complete"
 
 
-def _judge(record: object, complete: object) -> bool:
-    if complete is None:
-        raise RevocationUnavailable("revocation records are being restored")
-    return record is not None
-
-
 def _key(session_id: UUID) -> str:
     return f"idp:revoked:session:{session_id}"
 
@@ -43,11 +37,8 @@ class RevocationStore:
         self._ttl = ttl_seconds
 
     async def is_revoked(self, session_id: UUID) -> bool:
-        try:
-            record, complete = await self._redis.mget(_key(session_id), READY_KEY)
-        except (RedisError, OSError) as exc:
-            raise RevocationUnavailable(str(exc)) from exc
-        return _judge(record, complete)
+        revoked, _ = await self.is_revoked_with(session_id, lambda _: None)
+        return revoked
 
     async def is_revoked_with(
         self, session_id: UUID, also: Callable[[Pipeline], None]
@@ -64,7 +55,9 @@ class RevocationStore:
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc
         record, complete = results[0]
-        return _judge(record, complete), results[1:]
+        if complete is None:
+            raise RevocationUnavailable("revocation records are being restored")
+        return record is not None, results[1:]
 
     async def is_complete(self) -> bool:
         return bool(await self._redis.exists(READY_KEY))
