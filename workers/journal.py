@@ -1,18 +1,20 @@
-"""Audit entries and outbox events, written in the transaction of the change (SPEC 5)."""
+"""Audit entries and outbox events, written in the transaction of the change (SPEC 5).
+
+Both are queued on the unit of work and written in one statement just before it commits
+(``UnitOfWork.flush_journal``): a change with an audit entry and two events costs one
+round trip for all three, and none of them exists unless the change commits.
+"""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert
-
 from workers.context import Call
-from workers.tables import audit_log, outbox
 from workers.uow import UnitOfWork
 
 
-async def audit(
+def audit(
     uow: UnitOfWork,
     call: Call,
     *,
@@ -23,35 +25,31 @@ async def audit(
     target_id: UUID | str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    await uow.connection.execute(
-        insert(audit_log).values(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id) if target_id is not None else None,
-            data=data or {},
-            request_id=call.request_id,
-            ip=call.client.ip,
+    """Queue an audit entry; it is written with the transaction's commit."""
+    uow.journal_audit(
+        (
+            uuid.uuid4(),
+            tenant_id,
+            actor_id,
+            action,
+            target_type,
+            str(target_id) if target_id is not None else None,
+            data or {},
+            call.request_id,
+            call.client.ip,
         )
     )
 
 
-async def emit(uow: UnitOfWork, *, tenant_id: UUID, event_type: str, data: dict[str, Any]) -> None:
-    """Queue a domain event; the relay publishes it to ``idp.events`` after commit."""
+def emit(uow: UnitOfWork, *, tenant_id: UUID, event_type: str, data: dict[str, Any]) -> None:
+    """Queue a domain event; it is written with the transaction's commit and the relay
+    publishes it to ``idp.events`` after that."""
     event_id = uuid.uuid4()
-    await uow.connection.execute(
-        insert(outbox).values(
-            id=event_id,
-            tenant_id=tenant_id,
-            event_type=event_type,
-            body={
-                "id": str(event_id),
-                "type": event_type,
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "tenant_id": str(tenant_id),
-                "data": data,
-            },
-        )
-    )
+    body = {
+        "id": str(event_id),
+        "type": event_type,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "tenant_id": str(tenant_id),
+        "data": data,
+    }
+    uow.journal_event((event_id, tenant_id, event_type, body))

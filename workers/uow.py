@@ -1,32 +1,145 @@
-"""The unit of work: one transaction, scoped to one tenant by RLS (SPEC 6)."""
+"""The unit of work: one transaction, scoped to one tenant by RLS (SPEC 6).
 
-from collections.abc import AsyncIterator
+The transaction is ours, not SQLAlchemy's: connections are checked out in AUTOCOMMIT
+mode (so SQLAlchemy issues no BEGIN/COMMIT of its own) and the unit of work sends
+``BEGIN`` together with the tenant's ``set_config`` in one simple-protocol round trip,
+then ``COMMIT`` or ``ROLLBACK``. Repositories run Core statements on ``connection`` and
+the hottest paths plain SQL on the same connection through ``fetch``/``fetchrow``/
+``execute`` (asyncpg, no SQLAlchemy layers); both are inside the same transaction.
+Audit entries and outbox events are buffered (``journal``) and written in one
+statement just before the commit.
+
+A connection that could not be brought back to a clean state (a failed ROLLBACK, a
+cancelled COMMIT) is invalidated, never returned to the pool with a transaction open;
+a connection found dead also disposes of the pool, so a PostgreSQL restart costs one
+failed request per worker, not one per pooled connection.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import text
+import asyncpg
+import orjson
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from idp.settings import Settings, asyncpg_url
 
-_SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant, true)")
+T = TypeVar("T")
 # The transaction of the message being served, when it must be one transaction from
 # start to reply (see ``Database.message_transaction``). Each message runs in its own task.
 _MESSAGE_UOW: ContextVar["UnitOfWork | None"] = ContextVar("idp_message_uow", default=None)
+_SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
+# Audit entries and outbox events of one transaction, in one round trip.
+_FLUSH_JOURNAL = """
+WITH audit AS (
+    INSERT INTO audit_log
+        (id, tenant_id, actor_id, action, target_type, target_id, data, request_id, ip)
+    SELECT * FROM unnest(
+        $1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+        $7::jsonb[], $8::text[], $9::text[])
+)
+INSERT INTO outbox (id, tenant_id, event_type, body)
+SELECT * FROM unnest($10::uuid[], $11::uuid[], $12::text[], $13::jsonb[])
+"""
+
+
+def _begin(tenant_id: UUID | None) -> str:
+    # A UUID's text is hex digits and dashes only, so it can be written into the
+    # statement: that is what lets BEGIN and set_config share one simple-protocol query.
+    tenant = str(UUID(str(tenant_id))) if tenant_id is not None else ""
+    return f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"
+
+
+def _is_disconnect(error: BaseException) -> bool:
+    return isinstance(
+        error,
+        (
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.PostgresConnectionError,
+            asyncpg.exceptions.AdminShutdownError,
+            asyncpg.exceptions.CannotConnectNowError,
+            ConnectionError,
+            OSError,
+        ),
+    )
+
+
+async def _rollback(driver: asyncpg.Connection) -> bool:
+    """Roll back; False when the connection cannot say (it is then invalidated)."""
+    try:
+        await driver.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - whatever it was, the connection is not trusted
+        return False
+    return True
 
 
 class UnitOfWork:
-    """An open transaction. Repositories run their SQL on ``connection``; none commits."""
+    """An open transaction. Repositories run their SQL on it; none commits."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
+    def __init__(self, database: "Database", connection: AsyncConnection, driver: Any) -> None:
+        self.connection = connection  # SQLAlchemy Core statements
+        self._driver: asyncpg.Connection = driver  # the same connection, plain SQL
+        self._database = database
         self.tenant_id: UUID | None = None
+        self.broken = False  # a statement found the connection dead
+        self._audit: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
 
     async def bind_tenant(self, tenant_id: UUID) -> None:
         """Scope every later statement of this transaction to ``tenant_id``."""
-        await self.connection.execute(_SET_TENANT, {"tenant": str(tenant_id)})
+        await self.execute(_SET_TENANT, str(tenant_id))
         self.tenant_id = tenant_id
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._call(self._driver.fetch, sql, args)
+        return rows
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._call(self._driver.fetchrow, sql, args)
+        return row
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        status: str = await self._call(self._driver.execute, sql, args)
+        return status
+
+    def journal_audit(self, row: tuple[Any, ...]) -> None:
+        """Queue an audit row (see ``_FLUSH_JOURNAL`` for the columns)."""
+        self._audit.append(row)
+
+    def journal_event(self, row: tuple[Any, ...]) -> None:
+        """Queue an outbox row (id, tenant_id, event_type, body)."""
+        self._events.append(row)
+
+    async def flush_journal(self) -> None:
+        if not self._audit and not self._events:
+            return
+        audit, events = self._audit, self._events
+        self._audit, self._events = [], []
+        await self.execute(
+            _FLUSH_JOURNAL,
+            *_columns(audit, 9, json_columns=(6,)),
+            *_columns(events, 4, json_columns=(3,)),
+        )
+
+    async def _call(self, method: Callable[..., Awaitable[T]], sql: str, args: Sequence[Any]) -> T:
+        try:
+            return await method(sql, *args)
+        except Exception as error:
+            raise self._database.translate(self, sql, error) from error
+
+
+def _columns(
+    rows: list[tuple[Any, ...]], width: int, json_columns: tuple[int, ...]
+) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for index, value in enumerate(row):
+            columns[index].append(orjson.dumps(value).decode() if index in json_columns else value)
+    return columns
 
 
 class Database:
@@ -42,11 +155,11 @@ class Database:
             # load (prefetch 64 > pool) every other transaction paid a new connection.
             pool_size=2 * settings.db_pool_size,
             max_overflow=0,
-            # No ping per checkout (a round trip per transaction): a connection found dead
-            # fails its request with 503 and SQLAlchemy then invalidates the whole pool,
-            # so a PostgreSQL restart costs one failed request per worker, not one per
-            # pooled connection (tests/faults/test_service_outages.py).
+            # No ping per checkout (a round trip per transaction): a dead connection fails
+            # its request with 503 and the pool is then disposed of (see ``translate``).
             pool_recycle=1800,
+            # The unit of work sends BEGIN/COMMIT itself (module docstring).
+            isolation_level="AUTOCOMMIT",
         )
         return cls(engine)
 
@@ -63,11 +176,29 @@ class Database:
                 raise RuntimeError("a message transaction cannot switch tenants")
             yield joined
             return
-        async with self.engine.begin() as connection:
-            uow = UnitOfWork(connection)
-            if tenant_id is not None:
-                await uow.bind_tenant(tenant_id)
-            yield uow
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            uow = UnitOfWork(self, connection, raw.driver_connection)
+            settled = False
+            try:
+                await uow._call(uow._driver.execute, _begin(tenant_id), ())
+                uow.tenant_id = tenant_id
+                try:
+                    yield uow
+                    await uow.flush_journal()
+                except BaseException:
+                    if not uow.broken:
+                        settled = await _rollback(uow._driver)
+                    raise
+                await uow._call(uow._driver.execute, "COMMIT", ())
+                settled = True
+            finally:
+                if not settled:
+                    # Never hand a connection with a transaction open back to the pool.
+                    await connection.invalidate()
+                if uow.broken:
+                    # Every pooled connection is probably as dead (a restart): start afresh.
+                    await self.engine.dispose()
 
     @asynccontextmanager
     async def message_transaction(self, tenant_id: UUID) -> AsyncIterator[UnitOfWork]:
@@ -78,6 +209,31 @@ class Database:
                 yield uow
             finally:
                 _MESSAGE_UOW.reset(token)
+
+    def translate(self, uow: UnitOfWork, sql: str, error: Exception) -> Exception:
+        """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""
+        if _is_disconnect(error):
+            uow.broken = True
+        original: Exception = error
+        if not isinstance(error, asyncpg.exceptions.PostgresError | asyncpg.InterfaceError):
+            return original
+        dialect = self.engine.dialect
+        dbapi: Any = dialect.loaded_dbapi
+        # The same translation SQLAlchemy's asyncpg adapter applies to its own statements.
+        mapping = dbapi._asyncpg_error_translate
+        for kind in type(error).__mro__:
+            if kind in mapping:
+                translated = mapping[kind](error.args[0] if error.args else str(error), error)
+                wrapped: Exception = DBAPIError.instance(
+                    sql,
+                    None,
+                    translated,
+                    dbapi.Error,
+                    connection_invalidated=uow.broken,
+                    dialect=dialect,
+                )
+                return wrapped
+        return original
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -56,7 +56,7 @@ def _test_router() -> FamilyRouter:
     async def note(request: NoteIn, call: Call, runtime: Runtime) -> NoteOut:
         caller = call.caller
         async with runtime.db.transaction(caller.tid) as uow:
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=caller.tid,
@@ -64,6 +64,7 @@ def _test_router() -> FamilyRouter:
                 actor_id=caller.sub,
                 data={"text": request.text},
             )
+            await uow.flush_journal()  # written now, so the count below includes it
             if request.fail_after_write:
                 raise Conflict("failing after the write")
             count = await uow.connection.execute(

@@ -167,7 +167,7 @@ class PasswordFlows:
             if redeemed is None:
                 raise _bad_token()
             await credentials.mark_email_verified(uow, redeemed.user_id, now)
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -196,7 +196,7 @@ class PasswordFlows:
             if purpose == "password_reset"
             else "auth.email_verification_requested"
         )
-        await audit(
+        audit(
             uow,
             call,
             tenant_id=tenant_id,
@@ -205,7 +205,7 @@ class PasswordFlows:
             target_type="user",
             target_id=user.view.id,
         )
-        await emit(
+        emit(
             uow,
             tenant_id=tenant_id,
             event_type=event,
@@ -222,7 +222,7 @@ class PasswordFlows:
         self, uow: UnitOfWork, call: Call, user: UserRecord, *, how: str
     ) -> None:
         tenant_id = user.view.tenant_id
-        await audit(
+        audit(
             uow,
             call,
             tenant_id=tenant_id,
@@ -232,7 +232,7 @@ class PasswordFlows:
             target_id=user.view.id,
             data={"how": how},
         )
-        await emit(
+        emit(
             uow,
             tenant_id=tenant_id,
             event_type="auth.password_changed",
@@ -242,7 +242,7 @@ class PasswordFlows:
     async def _announce_user_updated(self, uow: UnitOfWork, user_id: UUID) -> None:
         updated = await users.user_by_id(uow, user_id)
         if updated is not None:
-            await emit(
+            emit(
                 uow,
                 tenant_id=updated.view.tenant_id,
                 event_type="user.updated",

@@ -98,7 +98,7 @@ class AuthService:
                 )
                 user = await users.user_by_id(uow, user_id)
                 assert user is not None
-                await audit(
+                audit(
                     uow,
                     call,
                     tenant_id=tenant_id,
@@ -107,13 +107,13 @@ class AuthService:
                     target_type="tenant",
                     target_id=tenant_id,
                 )
-                await emit(
+                emit(
                     uow,
                     tenant_id=tenant_id,
                     event_type="tenant.created",
                     data={"tenant": tenant.model_dump(mode="json")},
                 )
-                await emit(
+                emit(
                     uow,
                     tenant_id=tenant_id,
                     event_type="user.created",
@@ -157,7 +157,7 @@ class AuthService:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
             tenant = await users.get_tenant(uow, tenant_id)
             assert tenant is not None
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -166,7 +166,7 @@ class AuthService:
                 target_type="user",
                 target_id=user.view.id,
             )
-            await emit(
+            emit(
                 uow,
                 tenant_id=tenant_id,
                 event_type="auth.login_succeeded",
@@ -262,7 +262,7 @@ class AuthService:
         """Audit and announce a failure; an unknown email costs the same writes."""
         user_id = user.view.id if user is not None else None
         async with self._db.transaction(tenant_id) as uow:
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -272,7 +272,7 @@ class AuthService:
                 target_id=user_id,
                 data={} if user is not None else {"email": email, "unknown": True},
             )
-            await emit(
+            emit(
                 uow,
                 tenant_id=tenant_id,
                 event_type="auth.login_failed",
@@ -296,7 +296,7 @@ class AuthService:
             user_agent=client.user_agent,
             ip=client.ip,
         )
-        await emit(
+        emit(
             uow,
             tenant_id=user.view.tenant_id,
             event_type="session.created",

@@ -93,7 +93,7 @@ class SessionControl:
                 reason="revoked_by_admin",
                 now=self._clock(),
             )
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=caller.tid,

@@ -35,7 +35,7 @@ class SessionEnder:
         # and the caller learns it; tokens are never left valid after a "success".
         await self._revocations.revoke(ended)
         for sid in ended:
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -45,7 +45,7 @@ class SessionEnder:
                 target_id=sid,
                 data={"reason": reason},
             )
-            await emit(
+            emit(
                 uow,
                 tenant_id=tenant_id,
                 event_type="session.revoked",

@@ -151,7 +151,7 @@ class FileService:
                 rejected = await files.mark_rejected(uow, file_id, now)
                 if rejected is not None:
                     await self._storage.delete(record.object_key)
-                    await audit(
+                    audit(
                         uow,
                         call,
                         tenant_id=tenant_id,
@@ -172,7 +172,7 @@ class FileService:
                     raise NotFound("file not found")
                 return current.view
             view = ready.view.model_dump(mode="json")
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -182,7 +182,7 @@ class FileService:
                 target_id=file_id,
                 data={"filename": ready.view.filename, "size": ready.view.size},
             )
-            await emit(uow, tenant_id=tenant_id, event_type="file.uploaded", data={"file": view})
+            emit(uow, tenant_id=tenant_id, event_type="file.uploaded", data={"file": view})
         return ready.view
 
     async def _problem(
@@ -236,7 +236,7 @@ class FileService:
                 raise NotFound("file not found")
             # Inside the transaction: if S3 fails, the row is kept and a retry is safe.
             await self._storage.delete(record.object_key)
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
@@ -246,7 +246,7 @@ class FileService:
                 target_id=file_id,
                 data={"filename": record.view.filename},
             )
-            await emit(
+            emit(
                 uow,
                 tenant_id=tenant_id,
                 event_type="file.deleted",

@@ -142,7 +142,7 @@ class RolesService:
     async def _record(
         self, uow: UnitOfWork, call: Call, action: str, role: Role, data: dict[str, Any]
     ) -> None:
-        await audit(
+        audit(
             uow,
             call,
             tenant_id=call.tenant_id,
@@ -152,7 +152,7 @@ class RolesService:
             target_id=role.id,
             data={"name": role.name, **{k: v for k, v in data.items() if k != "role"}},
         )
-        await emit(uow, tenant_id=call.tenant_id, event_type=action, data=data)
+        emit(uow, tenant_id=call.tenant_id, event_type=action, data=data)
 
 
 def _dump(role: Role) -> dict[str, Any]:

@@ -253,7 +253,7 @@ class UsersService:
         token = await one_time_tokens.issue(
             uow, tenant_id=view.tenant_id, user_id=view.id, purpose="invite", ttl=ttl, now=now
         )
-        await audit(
+        audit(
             uow,
             call,
             tenant_id=view.tenant_id,
@@ -263,7 +263,7 @@ class UsersService:
             target_id=view.id,
             data={"email": view.email},
         )
-        await emit(
+        emit(
             uow,
             tenant_id=view.tenant_id,
             event_type="user.invited",
@@ -281,7 +281,7 @@ class UsersService:
         """The audit entry and the event of one change, in its transaction."""
         summary = {k: v for k, v in data.items() if k != "user"}
         summary.setdefault("email", view.email)
-        await audit(
+        audit(
             uow,
             call,
             tenant_id=view.tenant_id,
@@ -291,7 +291,7 @@ class UsersService:
             target_id=view.id,
             data=summary,
         )
-        await emit(uow, tenant_id=view.tenant_id, event_type=action, data=data)
+        emit(uow, tenant_id=view.tenant_id, event_type=action, data=data)
 
 
 def _dump(view: User) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class TenantService:
                 return current
             tenant = await users.update_tenant(uow, caller.tid, self._clock(), **changes)
             assert tenant is not None
-            await audit(
+            audit(
                 uow,
                 call,
                 tenant_id=caller.tid,
@@ -82,7 +82,7 @@ class TenantService:
                 target_id=caller.tid,
                 data={"changes": sorted(changes)},
             )
-            await emit(
+            emit(
                 uow,
                 tenant_id=caller.tid,
                 event_type="tenant.updated",
