@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from workers.tables import sessions, users
 from workers.uow import UnitOfWork
@@ -22,6 +22,22 @@ class SessionRecord:
     revoked_at: datetime | None
 
 
+_INSERT_SESSION = """
+INSERT INTO sessions (id, tenant_id, user_id, refresh_hash, created_at, last_used_at,
+                      expires_at, user_agent, ip)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
+"""
+_LOCK_SESSION = """
+SELECT id, user_id, refresh_hash, previous_hash, rotated_at, grace_blob, expires_at, revoked_at
+FROM sessions WHERE id = $1 FOR UPDATE
+"""
+_ROTATE = """
+UPDATE sessions SET refresh_hash = $2, previous_hash = $3, grace_blob = $4, rotated_at = $5,
+                    last_used_at = $5, user_agent = $6, ip = $7
+WHERE id = $1
+"""
+
+
 async def insert_session(
     uow: UnitOfWork,
     *,
@@ -34,42 +50,23 @@ async def insert_session(
     user_agent: str | None,
     ip: str | None,
 ) -> None:
-    await uow.connection.execute(
-        insert(sessions).values(
-            id=session_id,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            refresh_hash=refresh_hash,
-            created_at=now,
-            last_used_at=now,
-            expires_at=expires_at,
-            user_agent=user_agent,
-            ip=ip,
-        )
+    await uow.execute(
+        _INSERT_SESSION,
+        session_id,
+        tenant_id,
+        user_id,
+        refresh_hash,
+        now,
+        expires_at,
+        user_agent,
+        ip,
     )
 
 
 async def lock_session(uow: UnitOfWork, session_id: UUID) -> SessionRecord | None:
     """The session row, locked until the transaction ends: refreshes of one session queue up."""
-    row = (
-        await uow.connection.execute(
-            select(
-                sessions.c.id,
-                sessions.c.user_id,
-                sessions.c.refresh_hash,
-                sessions.c.previous_hash,
-                sessions.c.rotated_at,
-                sessions.c.grace_blob,
-                sessions.c.expires_at,
-                sessions.c.revoked_at,
-            )
-            .where(sessions.c.id == session_id)
-            .with_for_update()
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    return SessionRecord(**row._mapping)
+    row = await uow.fetchrow(_LOCK_SESSION, session_id)
+    return SessionRecord(**row) if row is not None else None
 
 
 async def rotate(
@@ -83,19 +80,7 @@ async def rotate(
     user_agent: str | None,
     ip: str | None,
 ) -> None:
-    await uow.connection.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id)
-        .values(
-            refresh_hash=new_hash,
-            previous_hash=previous_hash,
-            grace_blob=grace_blob,
-            rotated_at=now,
-            last_used_at=now,
-            user_agent=user_agent,
-            ip=ip,
-        )
-    )
+    await uow.execute(_ROTATE, session_id, new_hash, previous_hash, grace_blob, now, user_agent, ip)
 
 
 async def revoke(

@@ -135,12 +135,19 @@ class AuthService:
         await self._throttle.claim_attempt(request.tenant, email)
         async with self._db.transaction() as uow:
             tenant_id = await users.tenant_id_by_slug(uow, request.tenant)
-            user = None
+            found = None
             if tenant_id is not None:
                 await uow.bind_tenant(tenant_id)
-                user = await users.user_by_email(uow, email)
+                found = await users.user_and_tenant_by_email(uow, email)
+        user, tenant = found if found is not None else (None, None)
         matches = await self._hasher.verify(user.password_hash if user else None, request.password)
-        if user is None or tenant_id is None or not matches or user.view.status != "active":
+        if (
+            user is None
+            or tenant is None
+            or tenant_id is None
+            or not matches
+            or user.view.status != "active"
+        ):
             await self._throttle.record_failure(request.tenant, email)
             if tenant_id is not None:
                 await self._record_failed_login(tenant_id, user, email, call)
@@ -155,8 +162,6 @@ class AuthService:
         async with self._db.transaction(tenant_id) as uow:
             if rehash is not None:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
-            tenant = await users.get_tenant(uow, tenant_id)
-            assert tenant is not None
             audit(
                 uow,
                 call,
@@ -187,10 +192,10 @@ class AuthService:
             if session.expires_at <= now:
                 raise Unauthenticated("session has expired")
             if presented == session.refresh_hash:
-                user = await users.user_by_id(uow, claims.sub)
-                tenant = await users.get_tenant(uow, claims.tid)
-                if user is None or tenant is None or user.view.status != "active":
+                found = await users.user_and_tenant(uow, claims.sub)
+                if found is None or found[0].view.status != "active":
                     raise Unauthenticated("session has ended")
+                user, tenant = found
                 pair = self._issue(user, claims.sid, session.expires_at)
                 await sessions.rotate(
                     uow,
@@ -213,11 +218,10 @@ class AuthService:
             blob = session.grace_blob if in_grace else None
             child = grace.unseal(request.refresh_token, claims.sid, blob) if blob else None
             if child is not None:
-                user = await users.user_by_id(uow, claims.sub)
-                tenant = await users.get_tenant(uow, claims.tid)
-                if user is None or tenant is None:
+                found = await users.user_and_tenant(uow, claims.sub)
+                if found is None:
                     raise Unauthenticated("session has ended")
-                return self._result(_Opened(user, tenant, child))
+                return self._result(_Opened(*found, child))
             # A spent token outside the grace window: the token family is compromised.
             await self._ender.end(
                 uow,

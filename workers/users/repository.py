@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from contracts.models import Tenant, User
 from contracts.users import AuditEntry
-from workers.tables import audit_log, roles, tenants, users
+from workers.tables import audit_log, tenants, users
 from workers.uow import UnitOfWork
 
 
@@ -21,44 +21,45 @@ class UserRecord:
     permissions: tuple[str, ...]
 
 
-_USER_COLUMNS = (
-    users.c.id,
-    users.c.tenant_id,
-    users.c.email,
-    users.c.name,
-    users.c.status,
-    users.c.email_verified,
-    users.c.created_at,
-    users.c.updated_at,
-    users.c.password_hash,
-    users.c.role_id,
-    roles.c.name.label("role"),
-    roles.c.permissions,
+# Plain SQL for the hot reads (UnitOfWork.fetch*): no SQLAlchemy layers per statement.
+_USER_SELECT = """
+SELECT u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created_at,
+       u.updated_at, u.password_hash, u.role_id, r.name AS role, r.permissions{extra}
+FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id{join}
+"""
+_USER_BY_ID = _USER_SELECT.format(extra="", join="") + "WHERE u.id = $1"
+_USER_BY_EMAIL = _USER_SELECT.format(extra="", join="") + "WHERE lower(u.email) = $1"
+_WITH_TENANT = _USER_SELECT.format(
+    extra=", t.slug AS tenant_slug, t.name AS tenant_name, t.settings AS tenant_settings,"
+    " t.created_at AS tenant_created_at",
+    join=" JOIN tenants t ON t.id = u.tenant_id",
 )
-_USER_JOIN = users.join(
-    roles, (roles.c.id == users.c.role_id) & (roles.c.tenant_id == users.c.tenant_id)
-)
+_USER_AND_TENANT = _WITH_TENANT + "WHERE u.id = $1"
+_USER_AND_TENANT_BY_EMAIL = _WITH_TENANT + "WHERE lower(u.email) = $1"
+_TENANT_BY_ID = "SELECT id, slug, name, settings, created_at FROM tenants WHERE id = $1"
 
 
 def _record(row: Any) -> UserRecord:
-    view = User(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        email=row.email,
-        name=row.name,
-        role=row.role,
-        status=row.status,
-        email_verified=row.email_verified,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+    # Rows come from our own tables through typed columns: no second validation.
+    view = User.model_construct(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        status=row["status"],
+        email_verified=row["email_verified"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
-    return UserRecord(view, row.password_hash, row.role_id, tuple(row.permissions))
+    return UserRecord(view, row["password_hash"], row["role_id"], tuple(row["permissions"]))
 
 
 async def tenant_id_by_slug(uow: UnitOfWork, slug: str) -> UUID | None:
     """The only cross-tenant read: a SECURITY DEFINER function returning just the id."""
-    result = await uow.connection.execute(select(func.idp_tenant_id_by_slug(slug)))
-    tenant_id: UUID | None = result.scalar_one()
+    row = await uow.fetchrow("SELECT idp_tenant_id_by_slug($1) AS id", slug)
+    assert row is not None
+    tenant_id: UUID | None = row["id"]
     return tenant_id
 
 
@@ -83,36 +84,38 @@ def tenant_view(row: Any) -> Tenant:
 
 async def user_and_tenant(uow: UnitOfWork, user_id: UUID) -> tuple[UserRecord, Tenant] | None:
     """A user with their tenant, in one statement (the hot path of ``auth.me``)."""
-    row = (
-        await uow.connection.execute(
-            select(
-                *_USER_COLUMNS,
-                tenants.c.slug.label("tenant_slug"),
-                tenants.c.name.label("tenant_name"),
-                tenants.c.settings.label("tenant_settings"),
-                tenants.c.created_at.label("tenant_created_at"),
-            )
-            .select_from(_USER_JOIN.join(tenants, tenants.c.id == users.c.tenant_id))
-            .where(users.c.id == user_id)
-        )
-    ).one_or_none()
+    return _with_tenant(await uow.fetchrow(_USER_AND_TENANT, user_id))
+
+
+async def user_and_tenant_by_email(uow: UnitOfWork, email: str) -> tuple[UserRecord, Tenant] | None:
+    """The account a login names, with its tenant, in one statement."""
+    return _with_tenant(await uow.fetchrow(_USER_AND_TENANT_BY_EMAIL, email.lower()))
+
+
+def _with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
     if row is None:
         return None
-    tenant = Tenant(
-        id=row.tenant_id,
-        slug=row.tenant_slug,
-        name=row.tenant_name,
-        settings=row.tenant_settings,
-        created_at=row.tenant_created_at,
+    tenant = Tenant.model_construct(
+        id=row["tenant_id"],
+        slug=row["tenant_slug"],
+        name=row["tenant_name"],
+        settings=row["tenant_settings"],
+        created_at=row["tenant_created_at"],
     )
     return _record(row), tenant
 
 
 async def get_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
-    row = (
-        await uow.connection.execute(select(tenants).where(tenants.c.id == tenant_id))
-    ).one_or_none()
-    return tenant_view(row) if row is not None else None
+    row = await uow.fetchrow(_TENANT_BY_ID, tenant_id)
+    if row is None:
+        return None
+    return Tenant.model_construct(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        settings=row["settings"],
+        created_at=row["created_at"],
+    )
 
 
 async def insert_user(
@@ -144,22 +147,12 @@ async def insert_user(
 
 
 async def user_by_id(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
-    row = (
-        await uow.connection.execute(
-            select(*_USER_COLUMNS).select_from(_USER_JOIN).where(users.c.id == user_id)
-        )
-    ).one_or_none()
+    row = await uow.fetchrow(_USER_BY_ID, user_id)
     return _record(row) if row is not None else None
 
 
 async def user_by_email(uow: UnitOfWork, email: str) -> UserRecord | None:
-    row = (
-        await uow.connection.execute(
-            select(*_USER_COLUMNS)
-            .select_from(_USER_JOIN)
-            .where(func.lower(users.c.email) == email.lower())
-        )
-    ).one_or_none()
+    row = await uow.fetchrow(_USER_BY_EMAIL, email.lower())
     return _record(row) if row is not None else None
 
 
@@ -187,32 +180,33 @@ async def list_users(
     status: str | None,
 ) -> list[UserRecord]:
     """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key."""
-    query = select(*_USER_COLUMNS).select_from(_USER_JOIN)
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
     if after is not None:
-        query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
+        clauses.append(f"(u.created_at, u.id) > ({arg(after[0])}, {arg(after[1])})")
     if q is not None:
-        pattern = f"%{_escape_like(q)}%"
-        query = query.where(
-            users.c.email.ilike(pattern, escape="\\") | users.c.name.ilike(pattern, escape="\\")
+        pattern = arg(f"%{_escape_like(q)}%")
+        clauses.append(
+            f"(u.email ILIKE {pattern} ESCAPE '\\' OR u.name ILIKE {pattern} ESCAPE '\\')"
         )
     if role is not None:
-        query = query.where(roles.c.name == role)
+        clauses.append(f"r.name = {arg(role)}")
     if status is not None:
-        query = query.where(users.c.status == status)
-    query = query.order_by(users.c.created_at, users.c.id).limit(limit)
-    return [_record(row) for row in await uow.connection.execute(query)]
+        clauses.append(f"u.status = {arg(status)}")
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+    order = f"ORDER BY u.created_at, u.id LIMIT {arg(limit)}"
+    sql = f"{_USER_SELECT.format(extra='', join='')}{where}{order}"
+    return [_record(row) for row in await uow.fetch(sql, *args)]
 
 
 async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
     """The user, its row locked until the transaction ends."""
-    row = (
-        await uow.connection.execute(
-            select(*_USER_COLUMNS)
-            .select_from(_USER_JOIN)
-            .where(users.c.id == user_id)
-            .with_for_update(of=users)
-        )
-    ).one_or_none()
+    row = await uow.fetchrow(_USER_BY_ID + " FOR UPDATE OF u", user_id)
     return _record(row) if row is not None else None
 
 
