@@ -27,7 +27,11 @@ class Authenticator:
 
     async def authenticate(self, token: str | None) -> AccessClaims:
         """The claims of a valid, unrevoked access token; raises TokenError otherwise."""
-        claims, _ = await self.authenticate_with(token, lambda _claims, _pipe: None)
+        if token is None:
+            raise TokenError(ErrorCode.UNAUTHENTICATED, "authentication required")
+        claims = self.codec.verify_access(token)
+        if await self._revocations.is_revoked(claims.sid):
+            raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
         return claims
 
     async def authenticate_with(
