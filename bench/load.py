@@ -18,6 +18,7 @@ from typing import Any, Literal
 import aiohttp
 import orjson
 
+from bench.stats import percentile
 from idp.runner import run_async
 
 Kind = Literal["login", "refresh", "get", "create"]
@@ -41,6 +42,8 @@ class Scenario:
     method: str
     path: str
     slots: tuple[Slot, ...]
+    # wrk's warm-up run needs chains of its own (a refresh token is single use).
+    warmup_slots: tuple[Slot, ...] = ()
 
 
 @dataclass(slots=True)
@@ -135,6 +138,8 @@ def _ready(pause: float) -> None:
 class LoadGenerator:
     """A pool of client processes, reused for every scenario."""
 
+    name = "multi-process aiohttp client (one process per core)"
+
     def __init__(self, base_url: str, processes: int | None = None) -> None:
         self.base_url = base_url
         self.processes = processes or os.cpu_count() or 1
@@ -165,6 +170,20 @@ class LoadGenerator:
         for future in futures:
             outcome.merge(future.result())
         return outcome
+
+    def measure(
+        self, scenario: Scenario, warmup: float, seconds: float
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The scenario's figures (rps, p50_ms, p99_ms, errors) and some error samples."""
+        outcome = self.run(scenario, warmup, seconds)
+        latencies = outcome.latencies_ms
+        figures = {
+            "rps": round(len(latencies) / seconds, 1),
+            "p50_ms": round(percentile(latencies, 50), 2),
+            "p99_ms": round(percentile(latencies, 99), 2),
+            "errors": outcome.errors,
+        }
+        return figures, outcome.error_samples
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -48,4 +48,5 @@ def table(report: dict[str, Any]) -> str:
         shown = "n/a" if value is None else f"{value:.1f}"
         met = "n/a" if value is None else ("yes" if value <= limit else "NO")
         lines.append(f"{name:<22}{shown:>8}{limit:>9.0f}  {met}")
+    lines += ["", f"load generator: {report['load_generator']}"]
     return "\n".join(lines)

@@ -12,11 +12,11 @@ from typing import Any
 
 import orjson
 
-from bench import floors, report, setup
+from bench import floors, report, setup, wrk
 from bench.load import LoadGenerator
 from bench.memory import peak_rss_mb
 from bench.scenarios import build
-from bench.stats import percentile
+from bench.wrk import WrkLoad
 from idp.settings import Settings
 
 # SPEC 4.5's Argon2id defaults: a bench with lighter parameters would flatter login.
@@ -33,6 +33,7 @@ class Options:
     concurrency: int
     json_path: Path | None
     url: str | None
+    load: str = "auto"  # "wrk", "python" or "auto" (wrk when installed)
 
 
 class BenchError(Exception):
@@ -74,30 +75,30 @@ def _platform(url: str | None) -> Iterator[Target]:
         platform.stop()
 
 
-def _summary(latencies: list[float], errors: int, seconds: float) -> dict[str, Any]:
-    return {
-        "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "errors": errors,
-    }
+def _load_generator(url: str, choice: str) -> WrkLoad | LoadGenerator:
+    if choice == "wrk" or (choice == "auto" and wrk.available()):
+        if not wrk.available():
+            raise BenchError("--load wrk: wrk is not installed (Debian: apt-get install wrk)")
+        return WrkLoad(url)
+    return LoadGenerator(url)
 
 
 def measure(settings: Settings, options: Options) -> dict[str, Any]:
     seconds, concurrency = options.duration, options.concurrency
     warmup = min(3.0, max(0.5, seconds / 4))
     with _platform(options.url) as target:
-        fixture = asyncio.run(setup.prepare(target.url, concurrency))
-        load = LoadGenerator(target.url)
+        # Twice the sessions: wrk warms up on refresh chains of its own.
+        fixture = asyncio.run(setup.prepare(target.url, 2 * concurrency))
+        load = _load_generator(target.url, options.load)
         try:
             argon2_rate = floors.argon2_hashes_per_second(settings, seconds)
             echo = floors.rpc_echo(settings, concurrency, warmup, seconds)
             scenarios: dict[str, dict[str, Any]] = {}
             for scenario in build(fixture, concurrency):
-                outcome = load.run(scenario, warmup, seconds)
-                for sample in outcome.error_samples:
+                figures, samples = load.measure(scenario, warmup, seconds)
+                for sample in samples:
                     print(f"idp bench: {scenario.name} error: {sample}", file=sys.stderr)
-                scenarios[scenario.name] = _summary(outcome.latencies_ms, outcome.errors, seconds)
+                scenarios[scenario.name] = figures
         finally:
             load.close()
         memory = {name: target.pids.get(name) for name in ("edge", "worker")}
@@ -121,6 +122,7 @@ def measure(settings: Settings, options: Options) -> dict[str, Any]:
         "scenarios": scenarios,
         "ratios": report.ratios(floor_values, scenarios),
         "memory_mb": memory_mb,
+        "load_generator": load.name,
     }
 
 

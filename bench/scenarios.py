@@ -23,6 +23,8 @@ def build(fixture: Fixture, concurrency: int) -> list[Scenario]:
         for i in range(concurrency)
     ]
     owner = _bearer(fixture.owner.access_token)
+    # One session per connection, and as many spare ones for a separate warm-up.
+    measured, spare = fixture.sessions[:concurrency], fixture.sessions[concurrency:]
     run = uuid.uuid4().hex[:8]
     return [
         Scenario("login", "login", "POST", "/v1/auth/login", tuple(logins)),
@@ -31,14 +33,15 @@ def build(fixture: Fixture, concurrency: int) -> list[Scenario]:
             "refresh",
             "POST",
             "/v1/auth/refresh",
-            tuple(Slot(BEARER_MODE, refresh_token=s.refresh_token) for s in fixture.sessions),
+            tuple(Slot(BEARER_MODE, refresh_token=s.refresh_token) for s in measured),
+            warmup_slots=tuple(Slot(BEARER_MODE, refresh_token=s.refresh_token) for s in spare),
         ),
         Scenario(
             "me",
             "get",
             "GET",
             "/v1/auth/me",
-            tuple(Slot(_bearer(s.access_token)) for s in fixture.sessions),
+            tuple(Slot(_bearer(s.access_token)) for s in measured),
         ),
         Scenario(
             "users_list",

@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     bench.add_argument("--json", dest="json_path", default=None, help="write the results here")
     bench.add_argument("--url", default=None, help="measure this edge instead of starting one")
+    bench.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (C), or the multi-process Python client; auto = wrk if installed",
+    )
     asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the messages")
     asyncapi.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
     return parser
@@ -76,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             from bench.run import Options, run_bench
 
             json_path = Path(args.json_path) if args.json_path else None
-            options = Options(args.duration, args.concurrency, json_path, args.url)
+            options = Options(args.duration, args.concurrency, json_path, args.url, args.load)
             raise SystemExit(run_bench(settings, options))
     except ServiceUnreachable as exc:
         print(f"idp: {exc}", file=sys.stderr)

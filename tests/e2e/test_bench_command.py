@@ -45,7 +45,7 @@ def test_bench_writes_every_figure_without_errors(settings: Settings, tmp_path: 
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = orjson.loads(out.read_bytes())
-    assert set(result) == {"floors", "scenarios", "ratios", "memory_mb"}
+    assert set(result) == {"floors", "scenarios", "ratios", "memory_mb", "load_generator"}
     assert set(result["floors"]) == {"argon2_hashes_per_s", "rpc_echo_rps", "rpc_echo_p50_ms"}
     assert all(value > 0 for value in result["floors"].values())
     assert set(result["scenarios"]) == set(SCENARIOS)
