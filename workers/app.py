@@ -54,7 +54,10 @@ def build_broker(
         broker.subscriber(
             # Declared (with its arguments and bindings) by idp.topology before start.
             RabbitQueue(family_queue(family), declare=False),
-            channel=Channel(prefetch_count=concurrency),
+            # Replies go to direct reply-to, where a publisher confirm tells nothing the
+            # requester does not learn anyway: frames on a channel are handled in order, so
+            # the reply is routed before the ack that follows it (docs/performance.md).
+            channel=Channel(prefetch_count=concurrency, publisher_confirms=False),
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,
             decoder=_raw_message,

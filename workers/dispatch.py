@@ -118,7 +118,7 @@ async def _run(
             raise Redeliver from exc
         log.exception("handler failed on its last delivery", extra={"routing_key": key})
         return error_reply(ErrorCode.INTERNAL, "internal error"), call
-    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
+    data = _json(result)
     return ReplyOk(data=data), call
 
 
@@ -154,7 +154,7 @@ async def _apply_once(
             kept = exc
             reply: ReplyOk | ReplyError = _domain_reply(exc)
         else:
-            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else None
+            data = _json(result)
             reply = ReplyOk(data=data)
         await idempotency.remember(
             uow, user_id=caller.sub, message_id=message_id, data=orjson.loads(_encode(reply))
@@ -162,6 +162,11 @@ async def _apply_once(
     if kept is not None:
         raise kept
     return reply
+
+
+def _json(result: BaseModel | None) -> orjson.Fragment | None:
+    """The handler's model as JSON, straight from pydantic's serializer (no dict between)."""
+    return orjson.Fragment(result.model_dump_json()) if isinstance(result, BaseModel) else None
 
 
 def _domain_reply(exc: DomainError) -> ReplyError:

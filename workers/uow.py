@@ -200,6 +200,19 @@ class Database:
                     # Every pooled connection is probably as dead (a restart): start afresh.
                     await self.engine.dispose()
 
+    async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement in a transaction of its own (no BEGIN/COMMIT round trips): for
+        a definer or self-scoping function such as ``idp_login_account``."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            uow = UnitOfWork(self, connection, raw.driver_connection)
+            try:
+                return await uow.fetch(sql, *args)
+            finally:
+                if uow.broken:
+                    await connection.invalidate()
+                    await self.engine.dispose()
+
     @asynccontextmanager
     async def message_transaction(self, tenant_id: UUID) -> AsyncIterator[UnitOfWork]:
         """One transaction for a whole message: every ``transaction()`` inside joins it."""

@@ -133,13 +133,8 @@ class AuthService:
         email = str(request.email)
         await self._throttle.check_address(call.client.ip)
         await self._throttle.claim_attempt(request.tenant, email)
-        async with self._db.transaction() as uow:
-            tenant_id = await users.tenant_id_by_slug(uow, request.tenant)
-            found = None
-            if tenant_id is not None:
-                await uow.bind_tenant(tenant_id)
-                found = await users.user_and_tenant_by_email(uow, email)
-        user, tenant = found if found is not None else (None, None)
+        tenant, user = await users.login_account(self._db, request.tenant, email)
+        tenant_id = tenant.id if tenant is not None else None
         matches = await self._hasher.verify(user.password_hash if user else None, request.password)
         if (
             user is None

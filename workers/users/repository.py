@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from contracts.models import Tenant, User
 from contracts.users import AuditEntry
 from workers.tables import audit_log, tenants, users
-from workers.uow import UnitOfWork
+from workers.uow import Database, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +35,11 @@ _WITH_TENANT = _USER_SELECT.format(
     join=" JOIN tenants t ON t.id = u.tenant_id",
 )
 _USER_AND_TENANT = _WITH_TENANT + "WHERE u.id = $1"
-_USER_AND_TENANT_BY_EMAIL = _WITH_TENANT + "WHERE lower(u.email) = $1"
 _TENANT_BY_ID = "SELECT id, slug, name, settings, created_at FROM tenants WHERE id = $1"
 
 
 def _record(row: Any) -> UserRecord:
-    # Rows come from our own tables through typed columns: no second validation.
-    view = User.model_construct(
+    view = User(
         id=row["id"],
         tenant_id=row["tenant_id"],
         email=row["email"],
@@ -87,15 +85,29 @@ async def user_and_tenant(uow: UnitOfWork, user_id: UUID) -> tuple[UserRecord, T
     return _with_tenant(await uow.fetchrow(_USER_AND_TENANT, user_id))
 
 
-async def user_and_tenant_by_email(uow: UnitOfWork, email: str) -> tuple[UserRecord, Tenant] | None:
-    """The account a login names, with its tenant, in one statement."""
-    return _with_tenant(await uow.fetchrow(_USER_AND_TENANT_BY_EMAIL, email.lower()))
+async def login_account(
+    db: Database, slug: str, email: str
+) -> tuple[Tenant | None, UserRecord | None]:
+    """The tenant a login names and its account with that e-mail, in one round trip
+    (migration 0007's ``idp_login_account``); either may be None."""
+    rows = await db.fetch_alone("SELECT * FROM idp_login_account($1, $2)", slug, email)
+    if not rows:
+        return None, None
+    row = rows[0]
+    tenant = Tenant(
+        id=row["tenant_id"],
+        slug=row["tenant_slug"],
+        name=row["tenant_name"],
+        settings=row["tenant_settings"],
+        created_at=row["tenant_created_at"],
+    )
+    return tenant, (_record(row) if row["id"] is not None else None)
 
 
 def _with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
     if row is None:
         return None
-    tenant = Tenant.model_construct(
+    tenant = Tenant(
         id=row["tenant_id"],
         slug=row["tenant_slug"],
         name=row["tenant_name"],
@@ -109,7 +121,7 @@ async def get_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
     row = await uow.fetchrow(_TENANT_BY_ID, tenant_id)
     if row is None:
         return None
-    return Tenant.model_construct(
+    return Tenant(
         id=row["id"],
         slug=row["slug"],
         name=row["name"],
