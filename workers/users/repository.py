@@ -27,6 +27,12 @@ SELECT u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created
        u.updated_at, u.password_hash, u.role_id, r.name AS role, r.permissions{extra}
 FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id{join}
 """
+# What a page of users shows: the view's columns only.
+_USER_VIEWS = """
+SELECT u.id, u.tenant_id, u.email, u.name, r.name AS role, u.status, u.email_verified,
+       u.created_at, u.updated_at
+FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id
+"""
 _USER_BY_ID = _USER_SELECT.format(extra="", join="") + "WHERE u.id = $1"
 _USER_BY_EMAIL = _USER_SELECT.format(extra="", join="") + "WHERE lower(u.email) = $1"
 _WITH_TENANT = _USER_SELECT.format(
@@ -190,7 +196,7 @@ async def list_users(
     q: str | None,
     role: str | None,
     status: str | None,
-) -> list[UserRecord]:
+) -> list[User]:
     """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key."""
     clauses: list[str] = []
     args: list[Any] = []
@@ -212,8 +218,7 @@ async def list_users(
         clauses.append(f"u.status = {arg(status)}")
     where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
     order = f"ORDER BY u.created_at, u.id LIMIT {arg(limit)}"
-    sql = f"{_USER_SELECT.format(extra='', join='')}{where}{order}"
-    return [_record(row) for row in await uow.fetch(sql, *args)]
+    return [User(**row) for row in await uow.fetch(f"{_USER_VIEWS}{where}{order}", *args)]
 
 
 async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:

@@ -67,7 +67,7 @@ class UsersService:
         """One page of the tenant's users in creation order."""
         after = decode_cursor(request.cursor) if request.cursor else None
         async with self._db.transaction(call.tenant_id) as uow:
-            records = await users.list_users(
+            views = await users.list_users(
                 uow,
                 limit=request.limit + 1,
                 after=after,
@@ -75,8 +75,8 @@ class UsersService:
                 role=request.role,
                 status=request.status,
             )
-        page = [r.view for r in records[: request.limit]]
-        more = len(records) > request.limit
+        page = views[: request.limit]
+        more = len(views) > request.limit
         cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
         return UserPage(items=page, next_cursor=cursor)
 
