@@ -50,6 +50,13 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
         assert await user_repo.user_by_email(uow, b.user.email) is None
         assert await user_repo.get_tenant(uow, b.tenant.id) is None
         assert await sessions.lock_session(uow, b_session) is None
+        assert await sessions.lock_session_with_owner(uow, b_session) is None
+        assert await user_repo.user_and_tenant(uow, b.user.id) is None
+        listed = await user_repo.list_users(
+            uow, limit=50, after=None, q=None, role=None, status=None
+        )
+        assert listed
+        assert {u.tenant_id for u in listed} == {a.tenant.id}
         visible = (
             (await uow.connection.execute(select(users.c.tenant_id).distinct())).scalars().all()
         )
@@ -58,6 +65,20 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
             await uow.connection.execute(select(roles.c.tenant_id).distinct())
         ).scalars()
         assert list(role_tenants) == [a.tenant.id]
+    # The self-scoping single statements see only the tenant they are given.
+    assert await user_repo.user_and_tenant_alone(db, a.tenant.id, b.user.id) is None
+    found = await user_repo.user_and_tenant_alone(db, b.tenant.id, b.user.id)
+    assert found is not None
+    assert found[1].id == b.tenant.id
+    # Login's one-round-trip lookup scopes itself to the tenant it names.
+    tenant, user = await user_repo.login_account(db, a.tenant.slug, "only-in-b@example.com")
+    assert tenant is not None
+    assert tenant.id == a.tenant.id
+    assert user is None
+    tenant, user = await user_repo.login_account(db, b.tenant.slug, "only-in-b@example.com")
+    assert tenant is not None
+    assert user is not None
+    assert user.view.id == b.user.id
 
 
 async def test_a_tenant_cannot_change_another_tenants_rows(runtime: Runtime, db: Database) -> None:

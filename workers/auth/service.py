@@ -181,16 +181,18 @@ class AuthService:
         presented = refresh_token_hash(request.refresh_token)
         now = self._clock()
         async with self._db.transaction(claims.tid) as uow:
-            session = await sessions.lock_session(uow, claims.sid)
-            if session is None or session.user_id != claims.sub or session.revoked_at is not None:
+            locked = await sessions.lock_session_with_owner(uow, claims.sid)
+            if locked is None:
+                raise Unauthenticated("session has ended")
+            session, owner = locked
+            if session.user_id != claims.sub or session.revoked_at is not None:
                 raise Unauthenticated("session has ended")
             if session.expires_at <= now:
                 raise Unauthenticated("session has expired")
             if presented == session.refresh_hash:
-                found = await users.user_and_tenant(uow, claims.sub)
-                if found is None or found[0].view.status != "active":
+                if owner is None or owner[0].view.status != "active":
                     raise Unauthenticated("session has ended")
-                user, tenant = found
+                user, tenant = owner
                 pair = self._issue(user, claims.sid, session.expires_at)
                 await sessions.rotate(
                     uow,
@@ -213,10 +215,9 @@ class AuthService:
             blob = session.grace_blob if in_grace else None
             child = grace.unseal(request.refresh_token, claims.sid, blob) if blob else None
             if child is not None:
-                found = await users.user_and_tenant(uow, claims.sub)
-                if found is None:
+                if owner is None:
                     raise Unauthenticated("session has ended")
-                return self._result(_Opened(*found, child))
+                return self._result(_Opened(*owner, child))
             # A spent token outside the grace window: the token family is compromised.
             await self._ender.end(
                 uow,
@@ -246,8 +247,7 @@ class AuthService:
 
     async def me(self, call: Call) -> Me:
         caller = call.caller
-        async with self._db.transaction(caller.tid) as uow:
-            found = await users.user_and_tenant(uow, caller.sub)
+        found = await users.user_and_tenant_alone(self._db, caller.tid, caller.sub)
         if found is None:
             raise Unauthenticated("account no longer exists")
         user, tenant = found

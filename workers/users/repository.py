@@ -41,6 +41,12 @@ _WITH_TENANT = _USER_SELECT.format(
     join=" JOIN tenants t ON t.id = u.tenant_id",
 )
 _USER_AND_TENANT = _WITH_TENANT + "WHERE u.id = $1"
+# The columns ``with_tenant`` reads, for statements that join a user and tenant themselves.
+USER_AND_TENANT_COLUMNS = """
+u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created_at, u.updated_at,
+u.password_hash, u.role_id, r.name AS role, r.permissions, t.slug AS tenant_slug,
+t.name AS tenant_name, t.settings AS tenant_settings, t.created_at AS tenant_created_at
+"""
 _TENANT_BY_ID = "SELECT id, slug, name, settings, created_at FROM tenants WHERE id = $1"
 
 
@@ -88,7 +94,16 @@ def tenant_view(row: Any) -> Tenant:
 
 async def user_and_tenant(uow: UnitOfWork, user_id: UUID) -> tuple[UserRecord, Tenant] | None:
     """A user with their tenant, in one statement (the hot path of ``auth.me``)."""
-    return _with_tenant(await uow.fetchrow(_USER_AND_TENANT, user_id))
+    return with_tenant(await uow.fetchrow(_USER_AND_TENANT, user_id))
+
+
+async def user_and_tenant_alone(
+    db: Database, tenant_id: UUID, user_id: UUID
+) -> tuple[UserRecord, Tenant] | None:
+    """``user_and_tenant`` as one statement with no transaction around it (migration
+    0008's ``idp_user_and_tenant`` binds the tenant itself): the hot path of ``auth.me``."""
+    rows = await db.fetch_alone("SELECT * FROM idp_user_and_tenant($1, $2)", tenant_id, user_id)
+    return with_tenant(rows[0]) if rows else None
 
 
 async def login_account(
@@ -110,7 +125,7 @@ async def login_account(
     return tenant, (_record(row) if row["id"] is not None else None)
 
 
-def _with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
+def with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
     if row is None:
         return None
     tenant = Tenant(
