@@ -49,6 +49,9 @@ def build_broker(
         log_level=logging.DEBUG,
         # dispatch validates the body itself; no second (stdlib json + pydantic) pass.
         serializer=None,
+        # The handler takes the raw message from ``_raw_message`` and validates the body
+        # itself: FastDepends' argument resolution per message would only cost time.
+        apply_types=False,
     )
     for family in families:
         broker.subscriber(
