@@ -1,5 +1,8 @@
 """Redis losing its data never turns a revoked token back into a valid one."""
 
+import asyncio
+import uuid
+
 import pytest
 
 from idp.security.revocation import READY_KEY, RevocationUnavailable
@@ -35,3 +38,36 @@ async def test_lost_records_fail_closed_until_restored_from_postgres(
     assert 0 < await runtime.redis.ttl(f"idp:revoked:session:{ended_claims.sid}") <= ttl
     assert (await runtime.authenticator.authenticate(live.access_token)).sub == live.user.id
     assert await restore_if_lost(runtime.db, runtime.revocations, ttl) is False
+
+
+async def _mget_calls(runtime: Runtime) -> int:
+    stats = await runtime.redis.info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+
+
+async def test_checks_asked_together_share_one_round_trip_and_keep_their_verdicts(
+    runtime: Runtime,
+) -> None:
+    ended = [uuid.uuid4() for _ in range(20)]
+    live = [uuid.uuid4() for _ in range(20)]
+    await runtime.revocations.revoke(ended)
+    asked = [*ended, *live, *ended[:5]]  # a session asked twice in one batch
+    before = await _mget_calls(runtime)
+    verdicts = await asyncio.gather(*(runtime.revocations.is_revoked(sid) for sid in asked))
+    calls = await _mget_calls(runtime) - before
+    assert verdicts == [True] * 20 + [False] * 20 + [True] * 5
+    assert 1 <= calls < len(asked)  # shared (one MGET here), never one per check
+
+
+async def test_a_batch_fails_closed_together_when_the_records_are_incomplete(
+    runtime: Runtime,
+) -> None:
+    await runtime.redis.delete(READY_KEY)
+    try:
+        results = await asyncio.gather(
+            *(runtime.revocations.is_revoked(uuid.uuid4()) for _ in range(10)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(result, RevocationUnavailable) for result in results)
+    finally:
+        await runtime.redis.set(READY_KEY, b"1")
