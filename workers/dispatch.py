@@ -29,6 +29,7 @@ from idp.settings import Settings
 from idp.tracing import TraceContext
 from workers import idempotency
 from workers.context import Call, Client
+from workers.encoded import Encoded
 from workers.errors import DomainError
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
@@ -164,8 +165,11 @@ async def _apply_once(
     return reply
 
 
-def _json(result: BaseModel | None) -> orjson.Fragment | None:
-    """The handler's model as JSON, straight from pydantic's serializer (no dict between)."""
+def _json(result: BaseModel | Encoded[Any] | None) -> orjson.Fragment | None:
+    """The handler's model as JSON, straight from pydantic's serializer (no dict between),
+    or the bytes a handler encoded itself (workers.encoded)."""
+    if isinstance(result, Encoded):
+        return orjson.Fragment(result.json)
     return orjson.Fragment(result.model_dump_json()) if isinstance(result, BaseModel) else None
 
 

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from contracts.actions import PING, Action
 from contracts.base import Empty, Pong
 from workers.context import Call
+from workers.encoded import Encoded
 from workers.runtime import Runtime
 
-Handler = Callable[[Any, Call, Runtime], Awaitable[BaseModel | None]]
+Handler = Callable[[Any, Call, Runtime], Awaitable[BaseModel | Encoded[Any] | None]]
 
 
 class FamilyRouter:

@@ -56,7 +56,7 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
             uow, limit=50, after=None, q=None, role=None, status=None
         )
         assert listed
-        assert {u.tenant_id for u in listed} == {a.tenant.id}
+        assert {row["tenant_id"] for row in listed} == {str(a.tenant.id)}
         visible = (
             (await uow.connection.execute(select(users.c.tenant_id).distinct())).scalars().all()
         )

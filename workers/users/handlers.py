@@ -15,6 +15,7 @@ from contracts.users import (
     UserPage,
 )
 from workers.context import Call
+from workers.encoded import Encoded
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
 
@@ -22,7 +23,7 @@ router = FamilyRouter("users")
 
 
 @router.handles(actions.USERS_LIST)
-async def list_users(request: ListUsersRequest, call: Call, runtime: Runtime) -> UserPage:
+async def list_users(request: ListUsersRequest, call: Call, runtime: Runtime) -> Encoded[UserPage]:
     """One page of the tenant's users."""
     return await runtime.users.list(request, call)
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from contracts.models import Tenant, User
@@ -27,10 +28,10 @@ SELECT u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created
        u.updated_at, u.password_hash, u.role_id, r.name AS role, r.permissions{extra}
 FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id{join}
 """
-# What a page of users shows: the view's columns only.
+# What a page of users shows: the view's columns only, ids as text (workers.encoded).
 _USER_VIEWS = """
-SELECT u.id, u.tenant_id, u.email, u.name, r.name AS role, u.status, u.email_verified,
-       u.created_at, u.updated_at
+SELECT u.id::text AS id, u.tenant_id::text AS tenant_id, u.email, u.name, r.name AS role,
+       u.status, u.email_verified, u.created_at, u.updated_at
 FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id
 """
 _USER_BY_ID = _USER_SELECT.format(extra="", join="") + "WHERE u.id = $1"
@@ -211,8 +212,9 @@ async def list_users(
     q: str | None,
     role: str | None,
     status: str | None,
-) -> list[User]:
-    """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key."""
+) -> list[asyncpg.Record]:
+    """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key:
+    rows with exactly ``User``'s fields, in its order (workers.encoded)."""
     clauses: list[str] = []
     args: list[Any] = []
 
@@ -233,7 +235,7 @@ async def list_users(
         clauses.append(f"u.status = {arg(status)}")
     where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
     order = f"ORDER BY u.created_at, u.id LIMIT {arg(limit)}"
-    return [User(**row) for row in await uow.fetch(f"{_USER_VIEWS}{where}{order}", *args)]
+    return await uow.fetch(f"{_USER_VIEWS}{where}{order}", *args)
 
 
 async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:

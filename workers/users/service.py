@@ -25,6 +25,7 @@ from workers.auth import one_time_tokens
 from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.context import Call
+from workers.encoded import Encoded, encode_page
 from workers.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from workers.ids import parse_id
 from workers.journal import audit, emit
@@ -63,7 +64,7 @@ class UsersService:
         self._permissions = permissions
         self._clock = clock
 
-    async def list(self, request: ListUsersRequest, call: Call) -> UserPage:
+    async def list(self, request: ListUsersRequest, call: Call) -> Encoded[UserPage]:
         """One page of the tenant's users in creation order."""
         after = decode_cursor(request.cursor) if request.cursor else None
         async with self._db.transaction(call.tenant_id) as uow:
@@ -77,8 +78,8 @@ class UsersService:
             )
         page = views[: request.limit]
         more = len(views) > request.limit
-        cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
-        return UserPage(items=page, next_cursor=cursor)
+        cursor = encode_cursor(page[-1]["created_at"], UUID(page[-1]["id"])) if more else None
+        return Encoded(encode_page(page, cursor))
 
     async def create(self, request: CreateUserRequest, call: Call) -> User:
         """Create a user with a password, or invited with a single-use set-password token."""
