@@ -10,14 +10,16 @@ a marker key when Redis holds every record. Until the marker is there, authentic
 fails closed: a lost record must never turn a revoked token back into a valid one. The
 marker is read in the same round trip as the record.
 
-Checks that arrive together share a round trip: every ``is_revoked`` started in one turn
-of the event loop joins one ``MGET`` sent on the next turn (the marker plus each session's
-key). Each check still reads Redis after it was asked, so the verdict is as fresh as a
-check of its own; under load, one round trip serves tens of requests.
+Checks that arrive together share a round trip: every check started in one turn of the
+event loop joins one ``MGET`` sent on the next turn (the marker plus each session's key),
+pipelined with the commands checks add (a worker's role-cache reads). Each check still
+reads Redis after it was asked, so the verdict is as fresh as a check of its own; under
+load, one round trip serves tens of requests.
 """
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -37,52 +39,25 @@ def _key(session_id: UUID) -> str:
     return f"idp:revoked:session:{session_id}"
 
 
+@dataclass(slots=True)
+class _Check:
+    key: str
+    also: Callable[[Pipeline], None] | None
+    future: "asyncio.Future[tuple[bool, list[Any]]]"
+    extra: slice = field(default_factory=lambda: slice(0, 0))
+
+
 class RevocationStore:
     def __init__(self, redis: "Redis", ttl_seconds: int) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
-        self._waiting: list[tuple[str, asyncio.Future[bool]]] = []
+        self._waiting: list[_Check] = []
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def is_revoked(self, session_id: UUID) -> bool:
-        """Whether the session has ended (one batched MGET, see the module docstring)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        if not self._waiting:
-            loop.call_soon(self._flush)
-        self._waiting.append((_key(session_id), future))
-        return await future
-
-    def _flush(self) -> None:
-        batch, self._waiting = self._waiting, []
-        task = asyncio.get_running_loop().create_task(self._answer(batch))
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
-
-    async def _answer(self, batch: list[tuple[str, "asyncio.Future[bool]"]]) -> None:
-        keys = list(dict.fromkeys(key for key, _ in batch))
-        try:
-            complete, *records = await self._redis.mget(READY_KEY, *keys)
-        except BaseException as exc:  # answer every waiter, whatever happened
-            failure = (
-                RevocationUnavailable(str(exc))
-                if isinstance(exc, RedisError | OSError)
-                else RevocationUnavailable("revocation check interrupted")
-            )
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
-            if isinstance(exc, RedisError | OSError):
-                return
-            raise
-        found = dict(zip(keys, records, strict=True))
-        for key, future in batch:
-            if future.done():  # its request was cancelled meanwhile
-                continue
-            try:
-                future.set_result(_verdict(found[key], complete))
-            except RevocationUnavailable as exc:
-                future.set_exception(exc)
+        """Whether the session has ended (batched, see the module docstring)."""
+        revoked, _ = await self._check(session_id, None)
+        return revoked
 
     async def is_revoked_with(
         self, session_id: UUID, also: Callable[[Pipeline], None]
@@ -91,15 +66,62 @@ class RevocationStore:
 
         Returns the verdict and the results of ``also``'s commands.
         """
+        return await self._check(session_id, also)
+
+    async def _check(
+        self, session_id: UUID, also: Callable[[Pipeline], None] | None
+    ) -> tuple[bool, list[Any]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[bool, list[Any]]] = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(self._flush)
+        self._waiting.append(_Check(_key(session_id), also, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.get_running_loop().create_task(self._answer(batch))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _answer(self, batch: list[_Check]) -> None:
+        """One MGET for every key of the batch (one pipeline when checks add commands)."""
+        keys = list(dict.fromkeys(check.key for check in batch))
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.mget(_key(session_id), READY_KEY)
-                also(pipe)
-                results = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise RevocationUnavailable(str(exc)) from exc
-        record, complete = results[0]
-        return _verdict(record, complete), results[1:]
+            if any(check.also is not None for check in batch):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.mget(READY_KEY, *keys)
+                    for check in batch:
+                        if check.also is not None:
+                            first = len(pipe.command_stack)
+                            check.also(pipe)
+                            check.extra = slice(first, len(pipe.command_stack))
+                    results = await pipe.execute()
+            else:
+                results = [await self._redis.mget(READY_KEY, *keys)]
+        except BaseException as exc:  # answer every waiter, whatever happened
+            failure = (
+                RevocationUnavailable(str(exc))
+                if isinstance(exc, RedisError | OSError)
+                else RevocationUnavailable("revocation check interrupted")
+            )
+            for check in batch:
+                if not check.future.done():
+                    check.future.set_exception(failure)
+            if isinstance(exc, RedisError | OSError):
+                return
+            raise
+        complete, *records = results[0]
+        found = dict(zip(keys, records, strict=True))
+        for check in batch:
+            if check.future.done():  # its request was cancelled meanwhile
+                continue
+            try:
+                verdict = _verdict(found[check.key], complete)
+            except RevocationUnavailable as exc:
+                check.future.set_exception(exc)
+            else:
+                check.future.set_result((verdict, results[check.extra]))
 
     async def is_complete(self) -> bool:
         return bool(await self._redis.exists(READY_KEY))

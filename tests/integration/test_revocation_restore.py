@@ -2,8 +2,10 @@
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import pytest
+from redis.asyncio.client import Pipeline
 
 from idp.security.revocation import READY_KEY, RevocationUnavailable
 from idp.settings import Settings
@@ -71,3 +73,34 @@ async def test_a_batch_fails_closed_together_when_the_records_are_incomplete(
         assert all(isinstance(result, RevocationUnavailable) for result in results)
     finally:
         await runtime.redis.set(READY_KEY, b"1")
+
+
+async def test_checks_with_their_own_commands_get_their_own_results_from_the_shared_trip(
+    runtime: Runtime,
+) -> None:
+    ended, live = uuid.uuid4(), uuid.uuid4()
+    await runtime.revocations.revoke([ended])
+    tag = uuid.uuid4().hex
+    for i in range(6):
+        await runtime.redis.set(f"test:{tag}:{i}", f"value-{i}")
+
+    def reads(i: int) -> Callable[[Pipeline], None]:
+        def queue(pipe: Pipeline) -> None:
+            pipe.get(f"test:{tag}:{i}")
+            pipe.strlen(f"test:{tag}:{i}")
+
+        return queue
+
+    sessions = [ended, live, None, ended, live, None]
+    checks = [
+        runtime.revocations.is_revoked_with(sid, reads(i))
+        if sid is not None
+        else runtime.revocations.is_revoked(live)  # a plain check in the same batch
+        for i, sid in enumerate(sessions)
+    ]
+    results = await asyncio.gather(*checks)
+    for i, (sid, result) in enumerate(zip(sessions, results, strict=True)):
+        if sid is None:
+            assert result is False
+        else:
+            assert result == (sid == ended, [f"value-{i}".encode(), len(f"value-{i}")])
