@@ -58,8 +58,9 @@ async def test_a_cancelled_transaction_rolls_back_and_leaves_no_transaction_open
     for _ in range(5):
         assert await _tenant_setting(db) == ""
         async with db.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            assert not raw.driver_connection.is_in_transaction()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            assert not driver.is_in_transaction()
 
 
 async def test_the_tenant_binding_ends_with_its_transaction(db: Database) -> None:
