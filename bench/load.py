@@ -172,9 +172,12 @@ class LoadGenerator:
         return outcome
 
     def measure(
-        self, scenario: Scenario, warmup: float, seconds: float
-    ) -> tuple[dict[str, Any], list[str]]:
-        """The scenario's figures (rps, p50_ms, p99_ms, errors) and some error samples."""
+        self, scenario: Scenario, warmup: float, seconds: float, pids: dict[str, int]
+    ) -> tuple[dict[str, Any], list[str], dict[str, float] | None]:
+        """The scenario's figures (rps, p50_ms, p99_ms, errors) and some error samples.
+
+        No CPU breakdown: the warm-up and the measured window are one run here, and
+        these client processes share the cores with what they measure."""
         outcome = self.run(scenario, warmup, seconds)
         latencies = outcome.latencies_ms
         figures = {
@@ -183,7 +186,7 @@ class LoadGenerator:
             "p99_ms": round(percentile(latencies, 99), 2),
             "errors": outcome.errors,
         }
-        return figures, outcome.error_samples
+        return figures, outcome.error_samples, None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from bench import cpu
+
 TARGETS = {
     "login_vs_argon2": 0.85,
     "me_vs_echo": 0.8,
@@ -24,7 +26,7 @@ def ratios(floors: dict[str, float], scenarios: dict[str, dict[str, Any]]) -> di
     }
 
 
-def table(report: dict[str, Any]) -> str:
+def table(report: dict[str, Any], diagnostics: dict[str, Any]) -> str:
     floors, scenarios = report["floors"], report["scenarios"]
     lines = [
         f"{'floor':<24}{'value':>12}",
@@ -48,5 +50,12 @@ def table(report: dict[str, Any]) -> str:
         shown = "n/a" if value is None else f"{value:.1f}"
         met = "n/a" if value is None else ("yes" if value <= limit else "NO")
         lines.append(f"{name:<22}{shown:>8}{limit:>9.0f}  {met}")
-    lines += ["", f"load generator: {report['load_generator']}"]
+    cpu_ms = diagnostics["cpu_ms"]
+    if cpu_ms:
+        groups = [g for g in cpu.GROUPS if any(g in row for row in cpu_ms.values())]
+        lines += ["", f"{'cpu ms per request':<20}" + "".join(f"{g:>12}" for g in groups)]
+        for name, row in cpu_ms.items():
+            cells = "".join(f"{row[g]:>12.3f}" if g in row else f"{'-':>12}" for g in groups)
+            lines.append(f"{name:<20}{cells}")
+    lines += ["", f"load generator: {diagnostics['load_generator']}"]
     return "\n".join(lines)

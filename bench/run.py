@@ -87,7 +87,7 @@ def _load_generator(url: str, choice: str) -> WrkLoad | LoadGenerator:
     return LoadGenerator(url)
 
 
-def measure(settings: Settings, options: Options) -> dict[str, Any]:
+def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[str, Any]]:
     seconds, concurrency = options.duration, options.concurrency
     warmup = min(3.0, max(0.5, seconds / 4))
     with _platform(options.url) as target:
@@ -98,11 +98,14 @@ def measure(settings: Settings, options: Options) -> dict[str, Any]:
             argon2_rate = floors.argon2_hashes_per_second(settings, seconds)
             echo = floors.rpc_echo(settings, concurrency, warmup, seconds)
             scenarios: dict[str, dict[str, Any]] = {}
+            cpu_ms: dict[str, dict[str, float]] = {}
             for scenario in build(fixture, concurrency):
-                figures, samples = load.measure(scenario, warmup, seconds)
+                figures, samples, per_request = load.measure(scenario, warmup, seconds, target.pids)
                 for sample in samples:
                     print(f"idp bench: {scenario.name} error: {sample}", file=sys.stderr)
                 scenarios[scenario.name] = figures
+                if per_request is not None:
+                    cpu_ms[scenario.name] = per_request
                 time.sleep(SETTLE_SECONDS)
         finally:
             load.close()
@@ -123,13 +126,18 @@ def measure(settings: Settings, options: Options) -> dict[str, Any]:
         "rpc_echo_p50_ms": round(echo.p50_ms, 2),
     }
     scenarios = {name: scenarios[name] for name in REPORT_ORDER}
-    return {
+    result = {
         "floors": floor_values,
         "scenarios": scenarios,
         "ratios": report.ratios(floor_values, scenarios),
         "memory_mb": memory_mb,
-        "load_generator": load.name,
     }
+    # Printed with the table, not written to the JSON (which holds the fields).
+    diagnostics = {
+        "load_generator": load.name,
+        "cpu_ms": {name: cpu_ms[name] for name in REPORT_ORDER if name in cpu_ms},
+    }
+    return result, diagnostics
 
 
 def _round(value: float | None) -> float | None:
@@ -151,11 +159,11 @@ def run_bench(settings: Settings, options: Options) -> int:
         )
         return 2
     try:
-        result = measure(settings, options)
+        result, diagnostics = measure(settings, options)
     except (BenchError, setup.SetupFailed) as exc:
         print(f"idp bench: {exc}", file=sys.stderr)
         return 1
-    print(report.table(result))
+    print(report.table(result, diagnostics))
     if options.json_path is not None:
         options.json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
     return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import cpu
 from bench.load import EXPECTED, Scenario, Slot
 
 WRK = shutil.which("wrk")
@@ -105,18 +106,28 @@ class WrkLoad:
         self._dir = Path(tempfile.mkdtemp(prefix="idp-bench-wrk-"))
 
     def measure(
-        self, scenario: Scenario, warmup: float, seconds: float
-    ) -> tuple[dict[str, Any], list[str]]:
-        """Warm up on ``scenario.warmup_slots`` (not counted), then measure on its slots."""
+        self, scenario: Scenario, warmup: float, seconds: float, pids: dict[str, int]
+    ) -> tuple[dict[str, Any], list[str], dict[str, float] | None]:
+        """Warm up on ``scenario.warmup_slots`` (not counted), then measure on its slots.
+
+        Also returns each process group's CPU milliseconds per successful request over
+        the measured run (``bench.cpu``)."""
         self._once(scenario, scenario.warmup_slots or scenario.slots, "warm", warmup)
-        run = self._once(scenario, scenario.slots, "measure", seconds)
+        with cpu.measure(pids) as window:
+            run = self._once(scenario, scenario.slots, "measure", seconds)
         figures = {
             "rps": round(run.successes / run.seconds, 1),
             "p50_ms": round(run.p50_ms, 2),
             "p99_ms": round(run.p99_ms, 2),
             "errors": run.errors,
         }
-        return figures, ([f"{run.errors} failed answers (wrk)"] if run.errors else [])
+        per_request = (
+            {group: 1000 * used / run.successes for group, used in window.used.items()}
+            if run.successes
+            else None
+        )
+        samples = [f"{run.errors} failed answers (wrk)"] if run.errors else []
+        return figures, samples, per_request
 
     def _once(
         self, scenario: Scenario, slots: tuple[Slot, ...], phase: str, seconds: float
