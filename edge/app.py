@@ -17,7 +17,7 @@ from edge.middleware import build_middleware
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp.preflight import check_amqp, check_redis
-from idp.runner import run_async
+from idp.runner import freeze_startup_heap, run_async
 from idp.security.authn import Authenticator
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec
@@ -120,6 +120,7 @@ async def serve_edge(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)
     await site.start()
+    freeze_startup_heap()
     log.info("edge listening", extra={"url": f"http://{settings.edge_host}:{settings.edge_port}"})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

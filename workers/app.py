@@ -14,7 +14,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from contracts.actions import family_queue
 from idp.preflight import check_amqp, check_postgres, check_redis
-from idp.runner import run_async
+from idp.runner import freeze_startup_heap, run_async
 from idp.settings import Settings
 from idp.topology import declare_topology
 from workers.auth.handlers import router as auth_router
@@ -141,6 +141,7 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
         )
     runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
     await broker.start()
+    freeze_startup_heap()
     if settings.outbox_relay:
         await relay.start()
     for job in housekeeping:
