@@ -62,19 +62,9 @@ def _is_disconnect(error: BaseException) -> bool:
             asyncpg.exceptions.PostgresConnectionError,
             asyncpg.exceptions.AdminShutdownError,
             asyncpg.exceptions.CannotConnectNowError,
-            ConnectionError,
-            OSError,
+            OSError,  # ConnectionError included
         ),
     )
-
-
-async def _rollback(driver: asyncpg.Connection) -> bool:
-    """Roll back; False when the connection cannot say (it is then invalidated)."""
-    try:
-        await driver.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - whatever it was, the connection is not trusted
-        return False
-    return True
 
 
 class UnitOfWork:
@@ -105,6 +95,14 @@ class UnitOfWork:
     async def execute(self, sql: str, *args: Any) -> str:
         status: str = await self._call(self._driver.execute, sql, args)
         return status
+
+    async def rollback(self) -> bool:
+        """Roll back; False when the connection cannot say (it is then invalidated)."""
+        try:
+            await self._driver.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - whatever it was, the connection is not trusted
+            return False
+        return True
 
     def journal_audit(self, row: tuple[Any, ...]) -> None:
         """Queue an audit row (see ``_FLUSH_JOURNAL`` for the columns)."""
@@ -181,24 +179,19 @@ class Database:
             uow = UnitOfWork(self, connection, raw.driver_connection)
             settled = False
             try:
-                await uow._call(uow._driver.execute, _begin(tenant_id), ())
+                await uow.execute(_begin(tenant_id))  # no arguments: the simple protocol
                 uow.tenant_id = tenant_id
                 try:
                     yield uow
                     await uow.flush_journal()
                 except BaseException:
                     if not uow.broken:
-                        settled = await _rollback(uow._driver)
+                        settled = await uow.rollback()
                     raise
-                await uow._call(uow._driver.execute, "COMMIT", ())
+                await uow.execute("COMMIT")
                 settled = True
             finally:
-                if not settled:
-                    # Never hand a connection with a transaction open back to the pool.
-                    await connection.invalidate()
-                if uow.broken:
-                    # Every pooled connection is probably as dead (a restart): start afresh.
-                    await self.engine.dispose()
+                await self._discard_if_broken(uow, connection, settled=settled)
 
     async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement in a transaction of its own (no BEGIN/COMMIT round trips): for
@@ -209,9 +202,7 @@ class Database:
             try:
                 return await uow.fetch(sql, *args)
             finally:
-                if uow.broken:
-                    await connection.invalidate()
-                    await self.engine.dispose()
+                await self._discard_if_broken(uow, connection, settled=not uow.broken)
 
     @asynccontextmanager
     async def message_transaction(self, tenant_id: UUID) -> AsyncIterator[UnitOfWork]:
@@ -222,6 +213,16 @@ class Database:
                 yield uow
             finally:
                 _MESSAGE_UOW.reset(token)
+
+    async def _discard_if_broken(
+        self, uow: UnitOfWork, connection: AsyncConnection, *, settled: bool
+    ) -> None:
+        if not settled:
+            # Never hand a connection with a transaction open back to the pool.
+            await connection.invalidate()
+        if uow.broken:
+            # Every pooled connection is probably as dead (a restart): start afresh.
+            await self.engine.dispose()
 
     def translate(self, uow: UnitOfWork, sql: str, error: Exception) -> Exception:
         """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""

@@ -99,17 +99,11 @@ class RevocationStore:
                     results = await pipe.execute()
             else:
                 results = [await self._redis.mget(READY_KEY, *keys)]
-        except BaseException as exc:  # answer every waiter, whatever happened
-            failure = (
-                RevocationUnavailable(str(exc))
-                if isinstance(exc, RedisError | OSError)
-                else RevocationUnavailable("revocation check interrupted")
-            )
-            for check in batch:
-                if not check.future.done():
-                    check.future.set_exception(failure)
-            if isinstance(exc, RedisError | OSError):
-                return
+        except (RedisError, OSError) as exc:
+            _fail(batch, RevocationUnavailable(str(exc)))
+            return
+        except BaseException:  # cancelled: no waiter is left hanging
+            _fail(batch, RevocationUnavailable("revocation check interrupted"))
             raise
         complete, *records = results[0]
         found = dict(zip(keys, records, strict=True))
@@ -146,6 +140,12 @@ class RevocationStore:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc
+
+
+def _fail(batch: list[_Check], failure: RevocationUnavailable) -> None:
+    for check in batch:
+        if not check.future.done():
+            check.future.set_exception(failure)
 
 
 def _verdict(record: Any, complete: Any) -> bool:

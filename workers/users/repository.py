@@ -23,32 +23,32 @@ class UserRecord:
 
 
 # Plain SQL for the hot reads (UnitOfWork.fetch*): no SQLAlchemy layers per statement.
-_USER_SELECT = """
-SELECT u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created_at,
-       u.updated_at, u.password_hash, u.role_id, r.name AS role, r.permissions{extra}
-FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id{join}
+# ``_record`` reads the user columns, ``_tenant_of`` the tenant ones (``tenant_id`` being
+# the user's or, alone, the tenant's own id).
+_USER_COLUMNS = """
+u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created_at, u.updated_at,
+u.password_hash, u.role_id, r.name AS role, r.permissions
 """
+_TENANT_COLUMNS = """
+t.slug AS tenant_slug, t.name AS tenant_name, t.settings AS tenant_settings,
+t.created_at AS tenant_created_at
+"""
+_USER_JOIN = "users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id"
+# For statements that join a user (``u``, ``r``) and tenant (``t``) themselves.
+USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
 # What a page of users shows: the view's columns only, ids as text (workers.encoded).
-_USER_VIEWS = """
+_USER_VIEWS = f"""
 SELECT u.id::text AS id, u.tenant_id::text AS tenant_id, u.email, u.name, r.name AS role,
        u.status, u.email_verified, u.created_at, u.updated_at
-FROM users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id
+FROM {_USER_JOIN}
 """
-_USER_BY_ID = _USER_SELECT.format(extra="", join="") + "WHERE u.id = $1"
-_USER_BY_EMAIL = _USER_SELECT.format(extra="", join="") + "WHERE lower(u.email) = $1"
-_WITH_TENANT = _USER_SELECT.format(
-    extra=", t.slug AS tenant_slug, t.name AS tenant_name, t.settings AS tenant_settings,"
-    " t.created_at AS tenant_created_at",
-    join=" JOIN tenants t ON t.id = u.tenant_id",
+_USER_BY_ID = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE u.id = $1"
+_USER_BY_EMAIL = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE lower(u.email) = $1"
+_USER_AND_TENANT = (
+    f"SELECT {USER_AND_TENANT_COLUMNS} FROM {_USER_JOIN} JOIN tenants t ON t.id = u.tenant_id"
+    " WHERE u.id = $1"
 )
-_USER_AND_TENANT = _WITH_TENANT + "WHERE u.id = $1"
-# The columns ``with_tenant`` reads, for statements that join a user and tenant themselves.
-USER_AND_TENANT_COLUMNS = """
-u.id, u.tenant_id, u.email, u.name, u.status, u.email_verified, u.created_at, u.updated_at,
-u.password_hash, u.role_id, r.name AS role, r.permissions, t.slug AS tenant_slug,
-t.name AS tenant_name, t.settings AS tenant_settings, t.created_at AS tenant_created_at
-"""
-_TENANT_BY_ID = "SELECT id, slug, name, settings, created_at FROM tenants WHERE id = $1"
+_TENANT_BY_ID = f"SELECT t.id AS tenant_id, {_TENANT_COLUMNS} FROM tenants t WHERE t.id = $1"
 
 
 def _record(row: Any) -> UserRecord:
@@ -116,40 +116,27 @@ async def login_account(
     if not rows:
         return None, None
     row = rows[0]
-    tenant = Tenant(
-        id=row["tenant_id"],
-        slug=row["tenant_slug"],
-        name=row["tenant_name"],
-        settings=row["tenant_settings"],
-        created_at=row["tenant_created_at"],
-    )
-    return tenant, (_record(row) if row["id"] is not None else None)
+    return _tenant_of(row), (_record(row) if row["id"] is not None else None)
 
 
 def with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
-    if row is None:
-        return None
-    tenant = Tenant(
+    """The user and tenant of a row carrying ``USER_AND_TENANT_COLUMNS``."""
+    return (_record(row), _tenant_of(row)) if row is not None else None
+
+
+def _tenant_of(row: Any) -> Tenant:
+    return Tenant(
         id=row["tenant_id"],
         slug=row["tenant_slug"],
         name=row["tenant_name"],
         settings=row["tenant_settings"],
         created_at=row["tenant_created_at"],
     )
-    return _record(row), tenant
 
 
 async def get_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
     row = await uow.fetchrow(_TENANT_BY_ID, tenant_id)
-    if row is None:
-        return None
-    return Tenant(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        settings=row["settings"],
-        created_at=row["created_at"],
-    )
+    return _tenant_of(row) if row is not None else None
 
 
 async def insert_user(
