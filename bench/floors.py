@@ -102,7 +102,7 @@ def _respond(amqp_url: str, queue_name: str, prefetch: int) -> None:
     run_async(serve())
 
 
-async def _declare_echo_queue(settings: Settings, name: str, routing_key: str) -> None:
+async def declare_queue(settings: Settings, name: str, routing_key: str) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -112,7 +112,7 @@ async def _declare_echo_queue(settings: Settings, name: str, routing_key: str) -
         await queue.bind(EXCHANGE_RPC, routing_key)
 
 
-async def _delete_echo_queue(settings: Settings, name: str) -> None:
+async def delete_queue(settings: Settings, name: str) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -147,7 +147,7 @@ def rpc_echo(settings: Settings, concurrency: int, warmup: float, seconds: float
     """Round trips per second and median latency of a bare echo, ``concurrency`` in flight."""
     suffix = uuid.uuid4().hex[:12]
     name, routing_key = f"idp.bench.echo.{suffix}", f"bench.echo.{suffix}"
-    asyncio.run(_declare_echo_queue(settings, name, routing_key))
+    asyncio.run(declare_queue(settings, name, routing_key))
     responder = multiprocessing.get_context("spawn").Process(
         target=_respond, args=(settings.amqp_url, name, concurrency), daemon=True
     )
@@ -163,4 +163,4 @@ def rpc_echo(settings: Settings, concurrency: int, warmup: float, seconds: float
     finally:
         responder.terminate()
         responder.join(10)
-        asyncio.run(_delete_echo_queue(settings, name))
+        asyncio.run(delete_queue(settings, name))

@@ -15,7 +15,7 @@ MEMORY_LIMITS_MB = {"edge": 120.0, "worker": 300.0}
 
 def ratios(floors: dict[str, float], scenarios: dict[str, dict[str, Any]]) -> dict[str, float]:
     def ratio(rps: float, floor: float) -> float:
-        return round(rps / floor, 3) if floor > 0 else 0.0
+        return round(_share(rps, floor), 3)
 
     echo = floors["rpc_echo_rps"]
     return {
@@ -24,6 +24,10 @@ def ratios(floors: dict[str, float], scenarios: dict[str, dict[str, Any]]) -> di
         "refresh_vs_echo": ratio(scenarios["refresh"]["rps"], echo),
         "users_list_vs_echo": ratio(scenarios["users_list"]["rps"], echo),
     }
+
+
+def _share(value: float, of: float) -> float:
+    return value / of if of > 0 else 0.0
 
 
 def table(report: dict[str, Any], diagnostics: dict[str, Any]) -> str:
@@ -50,6 +54,16 @@ def table(report: dict[str, Any], diagnostics: dict[str, Any]) -> str:
         shown = "n/a" if value is None else f"{value:.1f}"
         met = "n/a" if value is None else ("yes" if value <= limit else "NO")
         lines.append(f"{name:<22}{shown:>8}{limit:>9.0f}  {met}")
+    ceiling = diagnostics.get("ceiling_me")
+    if ceiling is not None:
+        echo, me = floors["rpc_echo_rps"], scenarios["me"]["rps"]
+        lines += [
+            "",
+            "ceiling: me through the same stack with the least code (bench/ceiling.py)",
+            f"{'me_ceiling_rps':<24}{ceiling['rps']:>12.1f}",
+            f"{'me_ceiling_vs_echo':<24}{_share(ceiling['rps'], echo):>12.3f}",
+            f"{'me_vs_ceiling':<24}{_share(me, ceiling['rps']):>12.3f}",
+        ]
     cpu_ms = diagnostics["cpu_ms"]
     if cpu_ms:
         groups = [g for g in cpu.GROUPS if any(g in row for row in cpu_ms.values())]

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from bench import floors, report, setup, wrk
+from bench import ceiling, floors, report, setup, wrk
 from bench.load import LoadGenerator
 from bench.memory import peak_rss_mb
 from bench.scenarios import build
@@ -29,6 +29,7 @@ PLATFORM_ENV = {"IP_RATE_LIMIT_PER_MINUTE": "1000000000"}
 # A pause after each scenario, for what it set off in the background (relayed events).
 SETTLE_SECONDS = 2.0
 REPORT_ORDER = ("login", "refresh", "me", "users_list", "users_create")
+CEILING_ROW = "me (ceiling)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,8 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
             echo = floors.rpc_echo(settings, concurrency, warmup, seconds)
             scenarios: dict[str, dict[str, Any]] = {}
             cpu_ms: dict[str, dict[str, float]] = {}
-            for scenario in build(fixture, concurrency):
+            measured = build(fixture, concurrency)
+            for scenario in measured:
                 figures, samples, per_request = load.measure(scenario, warmup, seconds, target.pids)
                 for sample in samples:
                     print(f"idp bench: {scenario.name} error: {sample}", file=sys.stderr)
@@ -109,6 +111,18 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
                 time.sleep(SETTLE_SECONDS)
         finally:
             load.close()
+        ceiling_me: dict[str, Any] | None = None
+        if options.url is None:  # the bare processes read this machine's database
+            me = next(s for s in measured if s.name == "me")
+            try:
+                ceiling_me, per_request = ceiling.measure_me(
+                    settings, me, lambda url: _load_generator(url, options.load), warmup, seconds
+                )
+            except RuntimeError as exc:  # a diagnostic: the bench's figures stand without it
+                print(f"idp bench: the ceiling was not measured: {exc}", file=sys.stderr)
+            else:
+                if per_request is not None:
+                    cpu_ms[CEILING_ROW] = per_request
         memory = {name: target.pids.get(name) for name in ("edge", "worker")}
         memory_mb = {
             name: (None if pid is None else _round(peak_rss_mb(pid)))
@@ -135,7 +149,8 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
     # Printed with the table, not written to the JSON (which holds the fields).
     diagnostics = {
         "load_generator": load.name,
-        "cpu_ms": {name: cpu_ms[name] for name in REPORT_ORDER if name in cpu_ms},
+        "cpu_ms": {name: cpu_ms[name] for name in (*REPORT_ORDER, CEILING_ROW) if name in cpu_ms},
+        "ceiling_me": ceiling_me,
     }
     return result, diagnostics
 

@@ -66,11 +66,19 @@ def test_bench_writes_every_figure_without_errors(settings: Settings, tmp_path: 
     # The table is printed too, naming the load generator; with wrk, CPU per request of
     # the edge and the worker for every scenario.
     assert "users_list_vs_echo" in done.stdout
+    # The ceiling (bench/ceiling.py): me through bare processes on the same stack.
+    ceiling = dict(
+        line.split()[:2] for line in done.stdout.splitlines() if line.startswith("me_ceiling")
+    )
+    assert float(ceiling["me_ceiling_rps"]) > 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert float(ceiling["me_ceiling_vs_echo"]) > 0
     if shutil.which("wrk"):
         assert "load generator: wrk" in done.stdout
         cpu_lines = done.stdout.split("cpu ms per request", 1)[1].splitlines()[1:6]
         assert [line.split()[0] for line in cpu_lines] == list(SCENARIOS)
         assert all(float(line.split()[1]) > 0 for line in cpu_lines)  # the edge's column
+        ceiling_row = done.stdout.split("me (ceiling)", 1)[1].split()
+        assert float(ceiling_row[0]) > 0 and float(ceiling_row[1]) > 0  # bare edge, worker
     else:
         assert "load generator: multi-process aiohttp client" in done.stdout
 
