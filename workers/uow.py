@@ -23,7 +23,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from idp.settings import Settings, asyncpg_url
@@ -62,6 +62,10 @@ def _is_disconnect(error: BaseException) -> bool:
             asyncpg.exceptions.PostgresConnectionError,
             asyncpg.exceptions.AdminShutdownError,
             asyncpg.exceptions.CannotConnectNowError,
+            # The driver lost track of its protocol: seen when the server ends a session
+            # while a transaction is open on it (a restart), so the next statement finds
+            # the connection half-closed (MagicStack/asyncpg#1069, sqlalchemy#13241).
+            asyncpg.exceptions.InternalClientError,
             OSError,  # ConnectionError included
         ),
     )
@@ -127,7 +131,10 @@ class UnitOfWork:
         try:
             return await method(sql, *args)
         except Exception as error:
-            raise self._database.translate(self, sql, error) from error
+            translated = self._database.translate(self, sql, error)
+            if translated is error:
+                raise
+            raise translated from error
 
 
 def _columns(
@@ -226,8 +233,11 @@ class Database:
 
     def translate(self, uow: UnitOfWork, sql: str, error: Exception) -> Exception:
         """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""
-        if _is_disconnect(error):
+        if _is_disconnect(error) or uow._driver.is_closed():
             uow.broken = True
+        if isinstance(error, asyncpg.exceptions.InternalClientError):
+            # Not a DB-API error, so SQLAlchemy has no translation for it: say what it means.
+            return InterfaceError(sql, None, error, connection_invalidated=True)
         original: Exception = error
         if not isinstance(error, asyncpg.exceptions.PostgresError | asyncpg.InterfaceError):
             return original

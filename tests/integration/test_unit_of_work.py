@@ -4,9 +4,11 @@ cancelled inside one (workers/uow.py)."""
 import asyncio
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from idp.settings import Settings, asyncpg_url
 from workers.dispatch import _is_transient
 from workers.uow import Database
 
@@ -35,6 +37,45 @@ async def test_a_connection_dying_mid_transaction_is_a_transient_error_and_is_no
     # The next transactions get working connections (the pool was started afresh).
     for _ in range(3):
         assert await _tenant_setting(db) == ""
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.0005, 0.001, 0.005])
+async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_not_reused(
+    db: Database, settings: Settings, pause: float
+) -> None:
+    """What a PostgreSQL restart does to transactions in flight, from outside them.
+
+    How long the client takes to notice decides which error asyncpg raises on the next
+    statement: "connection does not exist", "connection is closed", or (found by the
+    PostgreSQL-restart fault test, which then answered 500 and dead-lettered writes)
+    ``InternalClientError``, its protocol state lost half-way through looking up the
+    journal statement's array types. Every one of them must be a 503-class error, and
+    the connection must not go back to the pool."""
+    # A role may end its own sessions: the application role, as the worker connects.
+    url = asyncpg_url(settings.database_url).set(drivername="postgresql")
+    killer = await asyncpg.connect(url.render_as_string(hide_password=False))
+
+    async def ended_under_us() -> None:
+        async with db.transaction(uuid.uuid4()) as uow:
+            row = await uow.fetchrow("SELECT pg_backend_pid() AS pid")
+            assert row is not None
+            # Returns once the backend has exited (timeout in ms).
+            ended = await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", row["pid"])
+            assert ended is True
+            await asyncio.sleep(pause)
+            uow.journal_event((uuid.uuid4(), uow.tenant_id, "test.ended", {"n": 1}))
+
+    try:
+        for _ in range(3):
+            with pytest.raises(DBAPIError) as raised:
+                await ended_under_us()
+            assert raised.value.connection_invalidated
+            assert _is_transient(raised.value)  # the caller gets 503 and may retry
+            assert raised.value.__cause__ is not raised.value
+            # The next transaction gets a working, clean connection.
+            assert await _tenant_setting(db) == ""
+    finally:
+        await killer.close()
 
 
 async def test_a_cancelled_transaction_rolls_back_and_leaves_no_transaction_open(
