@@ -18,6 +18,7 @@ from aiormq.abc import AbstractChannel as AmqpChannel
 from pamqp.commands import Basic
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
@@ -35,6 +36,10 @@ from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
 
 log = logging.getLogger("idp.worker")
+# asyncpg's InternalClientError as SQLAlchemy wraps it: the driver lost its protocol
+# state, as when the server ends a session mid-transaction (a restart). Not the caller's
+# fault and gone once the connection is replaced, so a 503, never a 500 (workers/uow.py).
+_DRIVER_LOST_TRACK = AsyncAdapt_asyncpg_dbapi.InternalClientError
 
 
 class Redeliver(Exception):
@@ -58,7 +63,9 @@ def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> b
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc.orig, _DRIVER_LOST_TRACK)
+    ):
         return True
     return isinstance(exc, (RedisError, RevocationUnavailable, ConnectionError, TimeoutError))
 

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from idp.settings import Settings, asyncpg_url
@@ -235,11 +235,13 @@ class Database:
         """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""
         if _is_disconnect(error) or uow._driver.is_closed():
             uow.broken = True
-        if isinstance(error, asyncpg.exceptions.InternalClientError):
-            # Not a DB-API error, so SQLAlchemy has no translation for it: say what it means.
-            return InterfaceError(sql, None, error, connection_invalidated=True)
         original: Exception = error
-        if not isinstance(error, asyncpg.exceptions.PostgresError | asyncpg.InterfaceError):
+        if not isinstance(
+            error,
+            asyncpg.exceptions.PostgresError
+            | asyncpg.InterfaceError
+            | asyncpg.exceptions.InternalClientError,
+        ):
             return original
         dialect = self.engine.dialect
         dbapi: Any = dialect.loaded_dbapi
