@@ -26,6 +26,7 @@ import asyncio
 import multiprocessing
 import socket
 import uuid
+from collections.abc import Callable
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -38,7 +39,8 @@ from pamqp.commands import Basic
 from redis.asyncio import Redis
 
 from bench import floors
-from bench.load import Scenario
+from bench.load import LoadGenerator, Scenario
+from bench.wrk import WrkLoad
 from edge.requester import Requester
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.authn import Authenticator, bearer_token
@@ -151,7 +153,7 @@ def _free_port() -> int:
 def measure_me(
     settings: Settings,
     scenario: Scenario,
-    load_for: Any,
+    load_for: Callable[[str], WrkLoad | LoadGenerator],
     warmup: float,
     seconds: float,
 ) -> tuple[dict[str, Any], dict[str, float] | None]:
