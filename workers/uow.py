@@ -15,6 +15,8 @@ a connection found dead also disposes of the pool, so a PostgreSQL restart costs
 failed request per worker, not one per pooled connection.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -147,18 +149,55 @@ def _columns(
     return columns
 
 
+async def _json_codecs(connection: asyncpg.Connection) -> None:
+    """json and jsonb as Python values, as SQLAlchemy's asyncpg dialect sets them up."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _terminate(driver: asyncpg.Connection) -> None:
+    """Close a connection that cannot be trusted, if its pool has not let go of it yet."""
+    with contextlib.suppress(asyncpg.InterfaceError):  # already released: already closed
+        if not driver.is_closed():
+            driver.terminate()
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """The statement pool's connections carry no session state: each statement is its own
+    transaction, and the tenant it binds is transaction-local (``set_config(..., true)``).
+    asyncpg's default reset would cost a round trip per statement."""
+
+
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Transactions on SQLAlchemy's pool; single statements on a plain asyncpg pool.
+
+    ``DB_POOL_SIZE`` connections each: a single statement (``fetch_alone``, the hot path
+    of ``auth.me`` and login's lookup) needs neither SQLAlchemy's checkout machinery nor
+    its Core layer, and skipping them takes ~13% off the worker's CPU per ``auth.me``
+    (docs/performance.md)."""
+
+    def __init__(self, engine: AsyncEngine, dsn: str = "", pool_size: int = 1) -> None:
         self.engine = engine
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._statements: asyncpg.Pool | None = None
+        self._statements_lock = asyncio.Lock()
 
     @classmethod
     def connect(cls, settings: Settings) -> "Database":
+        url = asyncpg_url(settings.database_url)
         engine = create_async_engine(
-            asyncpg_url(settings.database_url),
-            # The same cap as DB_POOL_SIZE plus as many "overflow" connections, all kept:
-            # SQLAlchemy closes an overflow connection as soon as it is returned, so under
-            # load (prefetch 64 > pool) every other transaction paid a new connection.
-            pool_size=2 * settings.db_pool_size,
+            url,
+            # All kept, no "overflow": SQLAlchemy closes an overflow connection as soon as
+            # it is returned, so under load (prefetch 64 > pool) every other transaction
+            # paid a new connection.
+            pool_size=settings.db_pool_size,
             max_overflow=0,
             # No ping per checkout (a round trip per transaction): a dead connection fails
             # its request with 503 and the pool is then disposed of (see ``translate``).
@@ -166,7 +205,21 @@ class Database:
             # The unit of work sends BEGIN/COMMIT itself (module docstring).
             isolation_level="AUTOCOMMIT",
         )
-        return cls(engine)
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(engine, dsn, settings.db_pool_size)
+
+    async def _statement_pool(self) -> asyncpg.Pool:
+        if self._statements is None:
+            async with self._statements_lock:
+                if self._statements is None:
+                    self._statements = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=1,
+                        max_size=self._pool_size,
+                        init=_json_codecs,
+                        reset=_nothing_to_reset,
+                    )
+        return self._statements
 
     @asynccontextmanager
     async def transaction(self, tenant_id: UUID | None = None) -> AsyncIterator[UnitOfWork]:
@@ -203,13 +256,23 @@ class Database:
     async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement in a transaction of its own (no BEGIN/COMMIT round trips): for
         a definer or self-scoping function such as ``idp_login_account``."""
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            uow = UnitOfWork(self, connection, raw.driver_connection)
-            try:
-                return await uow.fetch(sql, *args)
-            finally:
-                await self._discard_if_broken(uow, connection, settled=not uow.broken)
+        try:
+            pool = await self._statement_pool()
+            async with pool.acquire() as driver:
+                try:
+                    rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
+                except Exception as error:
+                    if _is_disconnect(error):
+                        _terminate(driver)  # its pool replaces a closed connection
+                        await self._discard_pools()
+                    raise
+                return rows
+        except Exception as error:
+            lost = _is_disconnect(error)
+            translated = self._translate(sql, error, connection_invalidated=lost)
+            if translated is error:
+                raise
+            raise translated from error
 
     @asynccontextmanager
     async def message_transaction(self, tenant_id: UUID) -> AsyncIterator[UnitOfWork]:
@@ -228,13 +291,21 @@ class Database:
             # Never hand a connection with a transaction open back to the pool.
             await connection.invalidate()
         if uow.broken:
-            # Every pooled connection is probably as dead (a restart): start afresh.
-            await self.engine.dispose()
+            await self._discard_pools()
+
+    async def _discard_pools(self) -> None:
+        """Every pooled connection is probably as dead (a restart): start afresh."""
+        await self.engine.dispose()
+        if self._statements is not None:
+            await self._statements.expire_connections()
 
     def translate(self, uow: UnitOfWork, sql: str, error: Exception) -> Exception:
         """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""
         if _is_disconnect(error) or uow._driver.is_closed():
             uow.broken = True
+        return self._translate(sql, error, connection_invalidated=uow.broken)
+
+    def _translate(self, sql: str, error: Exception, *, connection_invalidated: bool) -> Exception:
         original: Exception = error
         if not isinstance(
             error,
@@ -255,7 +326,7 @@ class Database:
                     None,
                     translated,
                     dbapi.Error,
-                    connection_invalidated=uow.broken,
+                    connection_invalidated=connection_invalidated,
                     dialect=dialect,
                 )
                 return wrapped
@@ -263,3 +334,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._statements is not None:
+            await self._statements.close()

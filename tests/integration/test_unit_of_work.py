@@ -78,6 +78,45 @@ async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_no
         await killer.close()
 
 
+async def test_a_single_statement_whose_session_is_ended_is_transient_and_not_reused(
+    db: Database, settings: Settings
+) -> None:
+    """``fetch_alone`` runs on its own asyncpg pool. A session the server ends while idle
+    is replaced before its next use; one ended under a running statement fails that
+    call with a 503-class error, and the calls after it get working connections."""
+    url = asyncpg_url(settings.database_url).set(drivername="postgresql")
+    killer = await asyncpg.connect(url.render_as_string(hide_password=False))
+    marker = f"ended-{uuid.uuid4().hex}"
+    try:
+        # Ended while idle: the pool notices and connects afresh.
+        (row,) = await db.fetch_alone("SELECT pg_backend_pid() AS pid")
+        assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", row["pid"])
+        (one,) = await db.fetch_alone("SELECT 1 AS one")
+        assert one["one"] == 1
+        # Ended under a running statement.
+        running = asyncio.create_task(db.fetch_alone(f"SELECT pg_sleep(5), '{marker}'"))
+        pid = None
+        for _ in range(100):
+            pid = await killer.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                f"%{marker}%",
+            )
+            if pid is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert pid is not None, "the statement never started"
+        assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+        with pytest.raises(DBAPIError) as raised:
+            await running
+        assert raised.value.connection_invalidated
+        assert _is_transient(raised.value)
+        for _ in range(3):
+            (again,) = await db.fetch_alone("SELECT 1 AS one")
+            assert again["one"] == 1
+    finally:
+        await killer.close()
+
+
 async def test_a_cancelled_transaction_rolls_back_and_leaves_no_transaction_open(
     db: Database,
 ) -> None:
