@@ -177,10 +177,11 @@ async def _nothing_to_reset(_: asyncpg.Connection) -> None:
 class Database:
     """Transactions on SQLAlchemy's pool; single statements on a plain asyncpg pool.
 
-    ``DB_POOL_SIZE`` connections each: a single statement (``fetch_alone``, the hot path
-    of ``auth.me`` and login's lookup) needs neither SQLAlchemy's checkout machinery nor
-    its Core layer, and skipping them takes ~13% off the worker's CPU per ``auth.me``
-    (docs/performance.md)."""
+    Twice ``DB_POOL_SIZE`` connections for transactions and half of it (at least 2) for
+    single statements (``fetch_alone``, the hot path of ``auth.me`` and login's lookup),
+    which hold a connection for one round trip and need neither SQLAlchemy's checkout
+    machinery nor its Core layer: skipping them takes ~13% off the worker's CPU per
+    ``auth.me`` (docs/performance.md)."""
 
     def __init__(self, engine: AsyncEngine, dsn: str = "", pool_size: int = 1) -> None:
         self.engine = engine
@@ -194,10 +195,12 @@ class Database:
         url = asyncpg_url(settings.database_url)
         engine = create_async_engine(
             url,
-            # All kept, no "overflow": SQLAlchemy closes an overflow connection as soon as
-            # it is returned, so under load (prefetch 64 > pool) every other transaction
-            # paid a new connection.
-            pool_size=settings.db_pool_size,
+            # The same cap as DB_POOL_SIZE plus as many "overflow" connections, all kept:
+            # SQLAlchemy closes an overflow connection as soon as it is returned, so under
+            # load (prefetch 64 > pool) every other transaction paid a new connection.
+            # (With half as many, a PostgreSQL restart left more writes queued for a
+            # connection past their budget: 504 instead of 503.)
+            pool_size=2 * settings.db_pool_size,
             max_overflow=0,
             # No ping per checkout (a round trip per transaction): a dead connection fails
             # its request with 503 and the pool is then disposed of (see ``translate``).
@@ -206,7 +209,7 @@ class Database:
             isolation_level="AUTOCOMMIT",
         )
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return cls(engine, dsn, settings.db_pool_size)
+        return cls(engine, dsn, max(2, settings.db_pool_size // 2))
 
     async def _statement_pool(self) -> asyncpg.Pool:
         if self._statements is None:
