@@ -117,6 +117,31 @@ async def test_a_single_statement_whose_session_is_ended_is_transient_and_not_re
         await killer.close()
 
 
+async def test_a_cancelled_single_statement_leaves_no_tenant_on_its_pooled_connection(
+    db: Database,
+) -> None:
+    """The statement pool skips the reset between uses; what makes that safe is that a
+    statement's tenant binding is local to its own implicit transaction, which ends with
+    it, also when the statement is cancelled half-way."""
+    tenant = str(uuid.uuid4())
+    running = asyncio.create_task(
+        db.fetch_alone("SELECT set_config('app.tenant_id', $1, true), pg_sleep(5)", tenant)
+    )
+    await asyncio.sleep(0.2)  # bound and sleeping on the server
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    for _ in range(5):  # the pool hands the most recently released connection out first
+        (row,) = await db.fetch_alone(
+            "SELECT current_setting('app.tenant_id', true) AS t,"
+            " statement_timestamp() - now() < interval '100 ms' AS own"
+        )
+        assert row["t"] in ("", None)
+        # A transaction of its own: one left open by the cancelled statement would have
+        # started (now()) at least 200 ms before this statement.
+        assert row["own"] is True
+
+
 async def test_a_cancelled_transaction_rolls_back_and_leaves_no_transaction_open(
     db: Database,
 ) -> None:
