@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from bench import ceiling, floors, report, setup, wrk
-from bench.load import LoadGenerator
+from bench.load import LoadGenerator, Scenario
 from bench.memory import peak_rss_mb
 from bench.scenarios import build
 from bench.wrk import WrkLoad
@@ -100,8 +100,8 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
             echo = floors.rpc_echo(settings, concurrency, warmup, seconds)
             scenarios: dict[str, dict[str, Any]] = {}
             cpu_ms: dict[str, dict[str, float]] = {}
-            measured = build(fixture, concurrency)
-            for scenario in measured:
+            ceiling_me: dict[str, Any] | None = None
+            for scenario in build(fixture, concurrency):
                 figures, samples, per_request = load.measure(scenario, warmup, seconds, target.pids)
                 for sample in samples:
                     print(f"idp bench: {scenario.name} error: {sample}", file=sys.stderr)
@@ -109,20 +109,12 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
                 if per_request is not None:
                     cpu_ms[scenario.name] = per_request
                 time.sleep(SETTLE_SECONDS)
+                # The ceiling right after me: the same tokens, the machine in the same state.
+                # Its bare processes read this machine's database, hence not with --url.
+                if scenario.name == "me" and options.url is None:
+                    ceiling_me = _ceiling(settings, scenario, options.load, warmup, seconds, cpu_ms)
         finally:
             load.close()
-        ceiling_me: dict[str, Any] | None = None
-        if options.url is None:  # the bare processes read this machine's database
-            me = next(s for s in measured if s.name == "me")
-            try:
-                ceiling_me, per_request = ceiling.measure_me(
-                    settings, me, lambda url: _load_generator(url, options.load), warmup, seconds
-                )
-            except RuntimeError as exc:  # a diagnostic: the bench's figures stand without it
-                print(f"idp bench: the ceiling was not measured: {exc}", file=sys.stderr)
-            else:
-                if per_request is not None:
-                    cpu_ms[CEILING_ROW] = per_request
         memory = {name: target.pids.get(name) for name in ("edge", "worker")}
         memory_mb = {
             name: (None if pid is None else _round(peak_rss_mb(pid)))
@@ -153,6 +145,27 @@ def measure(settings: Settings, options: Options) -> tuple[dict[str, Any], dict[
         "ceiling_me": ceiling_me,
     }
     return result, diagnostics
+
+
+def _ceiling(
+    settings: Settings,
+    me: Scenario,
+    load: str,
+    warmup: float,
+    seconds: float,
+    cpu_ms: dict[str, dict[str, float]],
+) -> dict[str, Any] | None:
+    try:
+        figures, per_request = ceiling.measure_me(
+            settings, me, lambda url: _load_generator(url, load), warmup, seconds
+        )
+    except RuntimeError as exc:  # a diagnostic: the bench's own figures stand without it
+        print(f"idp bench: the ceiling was not measured: {exc}", file=sys.stderr)
+        return None
+    if per_request is not None:
+        cpu_ms[CEILING_ROW] = per_request
+    time.sleep(SETTLE_SECONDS)
+    return figures
 
 
 def _round(value: float | None) -> float | None:

@@ -183,7 +183,7 @@ class Database:
     machinery nor its Core layer: skipping them takes ~13% off the worker's CPU per
     ``auth.me`` (docs/performance.md)."""
 
-    def __init__(self, engine: AsyncEngine, dsn: str = "", pool_size: int = 1) -> None:
+    def __init__(self, engine: AsyncEngine, dsn: str, pool_size: int) -> None:
         self.engine = engine
         self._dsn = dsn
         self._pool_size = pool_size
