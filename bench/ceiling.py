@@ -35,7 +35,6 @@ import asyncpg
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
-from pamqp.commands import Basic
 from redis.asyncio import Redis
 
 from bench import floors
@@ -46,7 +45,7 @@ from idp.runner import freeze_startup_heap, run_async
 from idp.security.authn import Authenticator, bearer_token
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec, TokenError
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 
 STATEMENT = "SELECT * FROM idp_user_and_tenant($1, $2)"
 UNAUTHENTICATED = b'{"ok":false,"error":{"code":"unauthenticated","status":401}}'
@@ -67,9 +66,8 @@ def _worker(queue_name: str, prefetch: int, ready: Event) -> None:
     async def serve() -> None:
         settings = Settings()
         authenticator = _authenticator(settings)
-        dsn = asyncpg_url(settings.database_url).set(drivername="postgresql")
         pool = await asyncpg.create_pool(
-            dsn.render_as_string(hide_password=False),
+            asyncpg_dsn(settings.database_url),
             min_size=2 * settings.db_pool_size,  # as many as the worker keeps
             max_size=2 * settings.db_pool_size,
             reset=_no_reset,
@@ -91,15 +89,7 @@ def _worker(queue_name: str, prefetch: int, ready: Event) -> None:
                 body = UNAUTHENTICATED
             except Exception:  # noqa: BLE001 - the caller is answered whatever happened
                 body = INTERNAL
-            await message.channel.basic_publish(
-                body,
-                exchange="",
-                routing_key=message.reply_to or "",
-                properties=Basic.Properties(
-                    correlation_id=message.correlation_id, content_type="application/json"
-                ),
-            )
-            await message.ack()
+            await floors.answer(message, body)
 
         await queue.consume(on_message)
         freeze_startup_heap()

@@ -76,6 +76,19 @@ class EchoFloor:
     p50_ms: float
 
 
+async def answer(message: AbstractIncomingMessage, body: bytes) -> None:
+    """Reply as the workers do: publish to ``reply_to``, then ack."""
+    await message.channel.basic_publish(
+        body,
+        exchange="",
+        routing_key=message.reply_to or "",
+        properties=Basic.Properties(
+            correlation_id=message.correlation_id, content_type="application/json"
+        ),
+    )
+    await message.ack()
+
+
 def _respond(amqp_url: str, queue_name: str, prefetch: int) -> None:
     """The responder process: reply to every request, then ack, until terminated."""
 
@@ -86,15 +99,7 @@ def _respond(amqp_url: str, queue_name: str, prefetch: int) -> None:
         queue = await channel.get_queue(queue_name, ensure=False)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await message.channel.basic_publish(
-                ECHO_REPLY,
-                exchange="",
-                routing_key=message.reply_to or "",
-                properties=Basic.Properties(
-                    correlation_id=message.correlation_id, content_type="application/json"
-                ),
-            )
-            await message.ack()
+            await answer(message, ECHO_REPLY)
 
         await queue.consume(on_message)
         await asyncio.Event().wait()

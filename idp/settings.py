@@ -156,6 +156,11 @@ def asyncpg_url(url: str) -> URL:
     return parsed
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The same URL as asyncpg itself takes it (``asyncpg.connect``, ``create_pool``)."""
+    return asyncpg_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def load_settings() -> Settings:
     """Read the environment; on a bad configuration print one line and exit."""
     try:

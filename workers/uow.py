@@ -28,7 +28,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn, asyncpg_url
 
 T = TypeVar("T")
 # The transaction of the message being served, when it must be one transaction from
@@ -192,9 +192,8 @@ class Database:
 
     @classmethod
     def connect(cls, settings: Settings) -> "Database":
-        url = asyncpg_url(settings.database_url)
         engine = create_async_engine(
-            url,
+            asyncpg_url(settings.database_url),
             # The same cap as DB_POOL_SIZE plus as many "overflow" connections, all kept:
             # SQLAlchemy closes an overflow connection as soon as it is returned, so under
             # load (prefetch 64 > pool) every other transaction paid a new connection.
@@ -208,8 +207,7 @@ class Database:
             # The unit of work sends BEGIN/COMMIT itself (module docstring).
             isolation_level="AUTOCOMMIT",
         )
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return cls(engine, dsn, max(2, settings.db_pool_size // 2))
+        return cls(engine, asyncpg_dsn(settings.database_url), max(2, settings.db_pool_size // 2))
 
     async def _statement_pool(self) -> asyncpg.Pool:
         if self._statements is None:

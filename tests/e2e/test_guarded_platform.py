@@ -17,7 +17,7 @@ import jwt
 import orjson
 import pytest
 
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 from tests.e2e.conftest import PASSWORD, assert_error, bearer, unique_slug
 from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
@@ -205,8 +205,7 @@ async def test_grace_retry_returns_the_same_child_and_later_reuse_kills_it(
     # The audit entry and the event, written with the revocation. Read as the owner role:
     # this platform shares the database, so either platform's relay may publish the event.
     sid = _claims(child["access_token"])["sid"]
-    url = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
     try:
         audits = await connection.fetch(
             "SELECT data FROM audit_log WHERE action = 'session.revoked' AND target_id = $1", sid

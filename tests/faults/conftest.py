@@ -21,7 +21,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 from tests.e2e.conftest import PASSWORD
 from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
@@ -183,8 +183,7 @@ async def retry_until_created(
 
 
 async def rows_per_email(settings: Settings, tenant_id: str, emails: list[str]) -> dict[str, Any]:
-    owner = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
     try:
         users = await conn.fetch(
             "SELECT lower(email) AS e, count(*) AS n FROM users WHERE tenant_id = $1 GROUP BY 1",

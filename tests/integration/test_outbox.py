@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from contracts.actions import EXCHANGE_EVENTS
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 from tests.integration.conftest import new_tenant
 from workers.outbox_relay import OutboxRelay
 from workers.runtime import Runtime
@@ -67,8 +67,7 @@ async def _publish_pending(runtime: Runtime, settings: Settings, relays: int = 1
 
 
 async def _unpublished(settings: Settings, tenant_id: uuid.UUID) -> int:
-    owner = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
     try:
         count: int = await conn.fetchval(
             "SELECT count(*) FROM outbox WHERE tenant_id = $1 AND published_at IS NULL", tenant_id

@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from contracts.auth import RefreshRequest
 from idp.security import grace
 from idp.security.tokens import TokenError, refresh_token_hash
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 from tests.integration.conftest import a_call, new_tenant
 from workers.errors import DomainError
 from workers.runtime import Runtime
@@ -21,8 +21,7 @@ async def test_the_grace_blob_opens_only_with_the_parent_token(
     child = await runtime.auth.refresh(RefreshRequest(refresh_token=parent), a_call())
     sid = runtime.authenticator.codec.verify_refresh(parent).sid
     # The owner role bypasses RLS: this is what a database reader (or a backup) sees.
-    url = asyncpg_url(settings.owner_database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
     try:
         row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
     finally:

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from idp.security.tokens import refresh_token_hash
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn, asyncpg_url
 from tests.integration.conftest import new_tenant
 from workers.auth import repository as sessions
 from workers.runtime import Runtime
@@ -28,10 +28,6 @@ TENANT_TABLES = (
     "processed_messages",
     "files",
 )
-
-
-def _plain(url: str) -> str:
-    return asyncpg_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def test_without_a_tenant_every_table_looks_empty(runtime: Runtime, db: Database) -> None:
@@ -155,7 +151,7 @@ async def test_the_application_role_is_neither_superuser_nor_bypassrls_nor_owner
     settings: Settings,
 ) -> None:
     app_role = asyncpg_url(settings.database_url).username
-    conn = await asyncpg.connect(_plain(settings.database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         role = await conn.fetchrow(
             "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
@@ -179,7 +175,7 @@ async def test_the_application_role_is_neither_superuser_nor_bypassrls_nor_owner
 
 
 async def test_every_table_with_tenant_id_has_rls_enabled_and_forced(settings: Settings) -> None:
-    conn = await asyncpg.connect(_plain(settings.owner_database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
     try:
         rows = await conn.fetch(
             """

@@ -3,14 +3,23 @@ cancelled inside one (workers/uow.py)."""
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from idp.settings import Settings, asyncpg_url
+from idp.settings import Settings, asyncpg_dsn
 from workers.dispatch import _is_transient
 from workers.uow import Database
+
+
+@pytest.fixture
+async def killer(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the application role, which may end that role's other sessions."""
+    connection = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    yield connection
+    await connection.close()
 
 
 async def _tenant_setting(db: Database) -> str | None:
@@ -41,7 +50,7 @@ async def test_a_connection_dying_mid_transaction_is_a_transient_error_and_is_no
 
 @pytest.mark.parametrize("pause", [0.0, 0.0005, 0.001, 0.005])
 async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_not_reused(
-    db: Database, settings: Settings, pause: float
+    db: Database, killer: asyncpg.Connection, pause: float
 ) -> None:
     """What a PostgreSQL restart does to transactions in flight, from outside them.
 
@@ -51,9 +60,6 @@ async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_no
     ``InternalClientError``, its protocol state lost half-way through looking up the
     journal statement's array types. Every one of them must be a 503-class error, and
     the connection must not go back to the pool."""
-    # A role may end its own sessions: the application role, as the worker connects.
-    url = asyncpg_url(settings.database_url).set(drivername="postgresql")
-    killer = await asyncpg.connect(url.render_as_string(hide_password=False))
 
     async def ended_under_us() -> None:
         async with db.transaction(uuid.uuid4()) as uow:
@@ -65,56 +71,48 @@ async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_no
             await asyncio.sleep(pause)
             uow.journal_event((uuid.uuid4(), uow.tenant_id, "test.ended", {"n": 1}))
 
-    try:
-        for _ in range(3):
-            with pytest.raises(DBAPIError) as raised:
-                await ended_under_us()
-            assert raised.value.connection_invalidated
-            assert _is_transient(raised.value)  # the caller gets 503 and may retry
-            assert raised.value.__cause__ is not raised.value
-            # The next transaction gets a working, clean connection.
-            assert await _tenant_setting(db) == ""
-    finally:
-        await killer.close()
+    for _ in range(3):
+        with pytest.raises(DBAPIError) as raised:
+            await ended_under_us()
+        assert raised.value.connection_invalidated
+        assert _is_transient(raised.value)  # the caller gets 503 and may retry
+        assert raised.value.__cause__ is not raised.value
+        # The next transaction gets a working, clean connection.
+        assert await _tenant_setting(db) == ""
 
 
 async def test_a_single_statement_whose_session_is_ended_is_transient_and_not_reused(
-    db: Database, settings: Settings
+    db: Database, killer: asyncpg.Connection
 ) -> None:
     """``fetch_alone`` runs on its own asyncpg pool. A session the server ends while idle
     is replaced before its next use; one ended under a running statement fails that
     call with a 503-class error, and the calls after it get working connections."""
-    url = asyncpg_url(settings.database_url).set(drivername="postgresql")
-    killer = await asyncpg.connect(url.render_as_string(hide_password=False))
     marker = f"ended-{uuid.uuid4().hex}"
-    try:
-        # Ended while idle: the pool notices and connects afresh.
-        (row,) = await db.fetch_alone("SELECT pg_backend_pid() AS pid")
-        assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", row["pid"])
-        (one,) = await db.fetch_alone("SELECT 1 AS one")
-        assert one["one"] == 1
-        # Ended under a running statement.
-        running = asyncio.create_task(db.fetch_alone(f"SELECT pg_sleep(5), '{marker}'"))
-        pid = None
-        for _ in range(100):
-            pid = await killer.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
-                f"%{marker}%",
-            )
-            if pid is not None:
-                break
-            await asyncio.sleep(0.02)
-        assert pid is not None, "the statement never started"
-        assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
-        with pytest.raises(DBAPIError) as raised:
-            await running
-        assert raised.value.connection_invalidated
-        assert _is_transient(raised.value)
-        for _ in range(3):
-            (again,) = await db.fetch_alone("SELECT 1 AS one")
-            assert again["one"] == 1
-    finally:
-        await killer.close()
+    # Ended while idle: the pool notices and connects afresh.
+    (row,) = await db.fetch_alone("SELECT pg_backend_pid() AS pid")
+    assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", row["pid"])
+    (one,) = await db.fetch_alone("SELECT 1 AS one")
+    assert one["one"] == 1
+    # Ended under a running statement.
+    running = asyncio.create_task(db.fetch_alone(f"SELECT pg_sleep(5), '{marker}'"))
+    pid = None
+    for _ in range(100):
+        pid = await killer.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+            f"%{marker}%",
+        )
+        if pid is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert pid is not None, "the statement never started"
+    assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+    with pytest.raises(DBAPIError) as raised:
+        await running
+    assert raised.value.connection_invalidated
+    assert _is_transient(raised.value)
+    for _ in range(3):
+        (again,) = await db.fetch_alone("SELECT 1 AS one")
+        assert again["one"] == 1
 
 
 async def test_a_cancelled_single_statement_leaves_no_tenant_on_its_pooled_connection(
