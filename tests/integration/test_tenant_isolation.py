@@ -1,6 +1,7 @@
 """Row-level security, proven as the application role on the real PostgreSQL (SPEC 6)."""
 
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -48,11 +49,6 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
         assert await sessions.lock_session(uow, b_session) is None
         assert await sessions.lock_session_with_owner(uow, b_session) is None
         assert await user_repo.user_and_tenant(uow, b.user.id) is None
-        listed = await user_repo.list_users(
-            uow, limit=50, after=None, q=None, role=None, status=None
-        )
-        assert listed
-        assert {row["tenant_id"] for row in listed} == {str(a.tenant.id)}
         visible = (
             (await uow.connection.execute(select(users.c.tenant_id).distinct())).scalars().all()
         )
@@ -62,6 +58,19 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
         ).scalars()
         assert list(role_tenants) == [a.tenant.id]
     # The self-scoping single statements see only the tenant they are given.
+    for after in (None, (datetime(2000, 1, 1, tzinfo=UTC), uuid.UUID(int=0))):
+        listed = await user_repo.list_users(
+            db, a.tenant.id, limit=50, after=after, q=None, role=None, status=None
+        )
+        assert [row["id"] for row in listed] == [str(a.user.id)]
+        found_b = await user_repo.list_users(
+            db, a.tenant.id, limit=50, after=after, q="only-in-b", role=None, status=None
+        )
+        assert found_b == []
+    assert await sessions.session_and_owner(db, a.tenant.id, b_session) is None
+    b_read = await sessions.session_and_owner(db, b.tenant.id, b_session)
+    assert b_read is not None
+    assert b_read[0].id == b_session
     assert await user_repo.user_and_tenant_alone(db, a.tenant.id, b.user.id) is None
     found = await user_repo.user_and_tenant_alone(db, b.tenant.id, b.user.id)
     assert found is not None

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import select, update
 
 from contracts.models import Tenant
 from workers.tables import sessions, users
-from workers.uow import UnitOfWork
+from workers.uow import Database, UnitOfWork
 from workers.users.repository import USER_AND_TENANT_COLUMNS, UserRecord, with_tenant
 
 
@@ -86,7 +87,23 @@ async def lock_session_with_owner(
 ) -> tuple[SessionRecord, tuple[UserRecord, Tenant] | None] | None:
     """``lock_session``, with the session's user and tenant read in the same statement
     (None for them if the user is gone): a refresh's reads in one round trip."""
-    row = await uow.fetchrow(_LOCK_SESSION_WITH_OWNER, session_id)
+    return _session_and_owner(await uow.fetchrow(_LOCK_SESSION_WITH_OWNER, session_id))
+
+
+async def session_and_owner(
+    db: Database, tenant_id: UUID, session_id: UUID
+) -> tuple[SessionRecord, tuple[UserRecord, Tenant] | None] | None:
+    """The same reads without a lock or a transaction around them (migration 0009's
+    ``idp_session_and_owner`` binds the tenant itself); None when the user is gone too."""
+    rows = await db.fetch_alone(
+        "SELECT * FROM idp_session_and_owner($1, $2)", tenant_id, session_id
+    )
+    return _session_and_owner(rows[0] if rows else None)
+
+
+def _session_and_owner(
+    row: asyncpg.Record | None,
+) -> tuple[SessionRecord, tuple[UserRecord, Tenant] | None] | None:
     if row is None:
         return None
     session = SessionRecord(
@@ -114,6 +131,35 @@ async def rotate(
     ip: str | None,
 ) -> None:
     await uow.execute(_ROTATE, session_id, new_hash, previous_hash, grace_blob, now, user_agent, ip)
+
+
+async def rotate_if_current(
+    db: Database,
+    tenant_id: UUID,
+    session_id: UUID,
+    *,
+    new_hash: bytes,
+    previous_hash: bytes,
+    grace_blob: bytes,
+    now: datetime,
+    user_agent: str | None,
+    ip: str | None,
+) -> bool:
+    """``rotate`` as a compare-and-set in one statement of its own (migration 0009's
+    ``idp_rotate_session``): only while ``previous_hash`` is still the session's current
+    hash and the session is live. False when another rotation or a revocation came first."""
+    rows = await db.fetch_alone(
+        "SELECT idp_rotate_session($1, $2, $3, $4, $5, $6, $7, $8)",
+        tenant_id,
+        session_id,
+        previous_hash,
+        new_hash,
+        grace_blob,
+        now,
+        user_agent,
+        ip,
+    )
+    return bool(rows[0][0])
 
 
 async def revoke(

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.password_policy import password_problem
 from idp.security.passwords import PasswordHasher
-from idp.security.tokens import TokenCodec, TokenPair, refresh_token_hash
+from idp.security.tokens import RefreshClaims, TokenCodec, TokenPair, refresh_token_hash
 from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.session_end import SessionEnder
@@ -180,6 +181,10 @@ class AuthService:
         claims = self._tokens.verify_refresh(request.refresh_token)
         presented = refresh_token_hash(request.refresh_token)
         now = self._clock()
+        rotated = await self._rotate_current(request.refresh_token, presented, claims, call, now)
+        if rotated is not None:
+            return rotated
+        # Everything else, under the session's lock: a lost race, grace, reuse, an end.
         async with self._db.transaction(claims.tid) as uow:
             locked = await sessions.lock_session_with_owner(uow, claims.sid)
             if locked is None:
@@ -197,12 +202,7 @@ class AuthService:
                 await sessions.rotate(
                     uow,
                     claims.sid,
-                    new_hash=refresh_token_hash(pair.refresh_token),
-                    previous_hash=presented,
-                    grace_blob=grace.seal(request.refresh_token, claims.sid, pair),
-                    now=now,
-                    user_agent=call.client.user_agent,
-                    ip=call.client.ip,
+                    **self._rotation(request.refresh_token, claims.sid, pair, call, now),
                 )
                 return self._result(_Opened(user, tenant, pair))
             in_grace = (
@@ -230,6 +230,49 @@ class AuthService:
             )
         # Reached only on reuse, after the revocation has committed.
         raise RefreshTokenReused()
+
+    async def _rotate_current(
+        self, token: str, presented: bytes, claims: RefreshClaims, call: Call, now: datetime
+    ) -> LoginResult | None:
+        """The usual refresh in two statements and no transaction: read the session
+        without a lock, then rotate it only if the presented token is still its current
+        one (a compare-and-set). None for anything else, for the locked path to decide:
+        a token already rotated (grace or reuse), a parallel refresh that won the
+        compare-and-set, an ended or expired session, a user gone or no longer active."""
+        found = await sessions.session_and_owner(self._db, claims.tid, claims.sid)
+        if found is None:
+            return None
+        session, owner = found
+        if (
+            owner is None
+            or session.user_id != claims.sub
+            or session.revoked_at is not None
+            or session.expires_at <= now
+            or presented != session.refresh_hash
+            or owner[0].view.status != "active"
+        ):
+            return None
+        user, tenant = owner
+        pair = self._issue(user, claims.sid, session.expires_at)
+        rotation = self._rotation(token, claims.sid, pair, call, now)
+        if not await sessions.rotate_if_current(self._db, claims.tid, claims.sid, **rotation):
+            return None
+        return self._result(_Opened(user, tenant, pair))
+
+    @staticmethod
+    def _rotation(
+        token: str, session_id: UUID, pair: TokenPair, call: Call, now: datetime
+    ) -> dict[str, Any]:
+        """What a rotation writes: the new pair's hash, the presented token's as the
+        previous one, and the new pair sealed under the presented token (SPEC 4.4 grace)."""
+        return {
+            "new_hash": refresh_token_hash(pair.refresh_token),
+            "previous_hash": refresh_token_hash(token),
+            "grace_blob": grace.seal(token, session_id, pair),
+            "now": now,
+            "user_agent": call.client.user_agent,
+            "ip": call.client.ip,
+        }
 
     async def logout(self, call: Call) -> None:
         """End the caller's session: its refresh and access tokens stop working at once."""

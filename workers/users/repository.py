@@ -36,12 +36,6 @@ t.created_at AS tenant_created_at
 _USER_JOIN = "users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id"
 # For statements that join a user (``u``, ``r``) and tenant (``t``) themselves.
 USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
-# What a page of users shows: the view's columns only, ids as text (workers.encoded).
-_USER_VIEWS = f"""
-SELECT u.id::text AS id, u.tenant_id::text AS tenant_id, u.email, u.name, r.name AS role,
-       u.status, u.email_verified, u.created_at, u.updated_at
-FROM {_USER_JOIN}
-"""
 _USER_BY_ID = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE u.id = $1"
 _USER_BY_EMAIL = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE lower(u.email) = $1"
 _USER_AND_TENANT = (
@@ -192,7 +186,8 @@ def _escape_like(text: str) -> str:
 
 
 async def list_users(
-    uow: UnitOfWork,
+    db: Database,
+    tenant_id: UUID,
     *,
     limit: int,
     after: tuple[datetime, UUID] | None,
@@ -200,29 +195,20 @@ async def list_users(
     role: str | None,
     status: str | None,
 ) -> list[asyncpg.Record]:
-    """Up to ``limit`` users in (created_at, id) order, strictly after the cursor's key:
-    rows with exactly ``User``'s fields, in its order (workers.encoded)."""
-    clauses: list[str] = []
-    args: list[Any] = []
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    if after is not None:
-        clauses.append(f"(u.created_at, u.id) > ({arg(after[0])}, {arg(after[1])})")
-    if q is not None:
-        pattern = arg(f"%{_escape_like(q)}%")
-        clauses.append(
-            f"(u.email ILIKE {pattern} ESCAPE '\\' OR u.name ILIKE {pattern} ESCAPE '\\')"
-        )
-    if role is not None:
-        clauses.append(f"r.name = {arg(role)}")
-    if status is not None:
-        clauses.append(f"u.status = {arg(status)}")
-    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-    order = f"ORDER BY u.created_at, u.id LIMIT {arg(limit)}"
-    return await uow.fetch(f"{_USER_VIEWS}{where}{order}", *args)
+    """Up to ``limit`` of the tenant's users in (created_at, id) order, strictly after the
+    cursor's key: rows with exactly ``User``'s fields, in its order (workers.encoded).
+    One statement with no transaction around it (migration 0009's ``idp_user_page``
+    binds the tenant itself)."""
+    return await db.fetch_alone(
+        "SELECT * FROM idp_user_page($1, $2, $3, $4, $5, $6, $7)",
+        tenant_id,
+        limit,
+        after[0] if after is not None else None,
+        after[1] if after is not None else None,
+        f"%{_escape_like(q)}%" if q is not None else None,
+        role,
+        status,
+    )
 
 
 async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:

@@ -67,15 +67,15 @@ class UsersService:
     async def list(self, request: ListUsersRequest, call: Call) -> Encoded[UserPage]:
         """One page of the tenant's users in creation order."""
         after = decode_cursor(request.cursor) if request.cursor else None
-        async with self._db.transaction(call.tenant_id) as uow:
-            views = await users.list_users(
-                uow,
-                limit=request.limit + 1,
-                after=after,
-                q=request.q,
-                role=request.role,
-                status=request.status,
-            )
+        views = await users.list_users(
+            self._db,
+            call.tenant_id,
+            limit=request.limit + 1,
+            after=after,
+            q=request.q,
+            role=request.role,
+            status=request.status,
+        )
         page = views[: request.limit]
         more = len(views) > request.limit
         cursor = encode_cursor(page[-1]["created_at"], UUID(page[-1]["id"])) if more else None
