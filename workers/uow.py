@@ -177,8 +177,8 @@ async def _nothing_to_reset(_: asyncpg.Connection) -> None:
 class Database:
     """Transactions on SQLAlchemy's pool; single statements on a plain asyncpg pool.
 
-    Twice ``DB_POOL_SIZE`` connections for transactions and ``DB_POOL_SIZE`` for single
-    statements (``fetch_alone``: ``auth.me``, login's lookup, the users page, a refresh's
+    Twice ``DB_POOL_SIZE`` connections for transactions and half of it (at least 2) for
+    single statements (``fetch_alone``: ``auth.me``, login's lookup, the users page, a refresh's
     read and rotation), which hold a connection for one round trip and need neither
     SQLAlchemy's checkout machinery nor its Core layer: skipping them takes ~13% off the
     worker's CPU per ``auth.me`` (docs/performance.md)."""
@@ -207,7 +207,7 @@ class Database:
             # The unit of work sends BEGIN/COMMIT itself (module docstring).
             isolation_level="AUTOCOMMIT",
         )
-        return cls(engine, asyncpg_dsn(settings.database_url), settings.db_pool_size)
+        return cls(engine, asyncpg_dsn(settings.database_url), max(2, settings.db_pool_size // 2))
 
     async def _statement_pool(self) -> asyncpg.Pool:
         if self._statements is None:
