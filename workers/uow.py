@@ -206,6 +206,9 @@ class Database:
             pool_recycle=1800,
             # The unit of work sends BEGIN/COMMIT itself (module docstring).
             isolation_level="AUTOCOMMIT",
+            # Errors carry the statement but never its parameters (password and token
+            # hashes, grace blobs): logs hold no secret (SPEC 8).
+            hide_parameters=True,
         )
         return cls(engine, asyncpg_dsn(settings.database_url), max(2, settings.db_pool_size // 2))
 

@@ -56,7 +56,17 @@ async def test_invalid_requests_get_an_error_reply_with_details(amqp: Requester)
     assert {d["field"] for d in reply["error"]["details"]} >= {"tenant", "email", "password"}
 
 
-async def test_a_non_json_body_still_gets_a_reply(settings: Settings, platform: Platform) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff not json",
+        b'{"tenant": ' + b"[" * 1000 + b"]" * 1000 + b', "email": "a@b.io", "password": "p"}',
+    ],
+    ids=["not json", "nested 1000 deep"],
+)
+async def test_a_malformed_body_still_gets_a_400_reply(
+    settings: Settings, platform: Platform, raw: bytes
+) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -65,7 +75,7 @@ async def test_a_non_json_body_still_gets_a_reply(settings: Settings, platform: 
         correlation_id = uuid.uuid4().hex
         await exchange.publish(
             aio_pika.Message(
-                b"\xff not json",
+                raw,
                 correlation_id=correlation_id,
                 reply_to=replies.name,
                 type="auth.login",
@@ -78,6 +88,7 @@ async def test_a_non_json_body_still_gets_a_reply(settings: Settings, platform: 
         body: dict[str, Any] = orjson.loads(message.body)
     assert body["ok"] is False
     assert body["error"]["code"] == "invalid_request"
+    assert body["error"]["status"] == 400
 
 
 async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:

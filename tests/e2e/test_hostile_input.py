@@ -102,6 +102,13 @@ async def test_a_20_kb_header_is_refused_in_the_error_shape(http: aiohttp.Client
         (b'{"tenant": "acme", "email": "\xff\xfe@x.com", "password": "p"}', "application/json"),
         (b"\xc3\x28\xa0\xa1", "application/json"),
         (b'{"tenant": "acme"}', "text/plain"),
+        # Nested as deep as orjson parses (1,024 levels): past the interpreter's
+        # recursion limit, which must not turn into a 500.
+        (
+            b'{"tenant": ' + b"[" * 1000 + b"]" * 1000 + b', "email": "a@b.io", "password": "p"}',
+            "application/json",
+        ),
+        (b'{"password": ' + b'{"a": ' * 1020 + b"1" + b"}" * 1020 + b"}", "application/json"),
     ],
 )
 async def test_malformed_bodies_are_400(

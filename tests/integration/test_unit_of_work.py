@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from idp.settings import Settings, asyncpg_dsn
@@ -173,3 +174,17 @@ async def test_the_tenant_binding_ends_with_its_transaction(db: Database) -> Non
         assert row is not None
         assert row["t"] == str(tenant)
     assert await _tenant_setting(db) == ""
+
+
+async def test_a_failed_statement_error_names_no_parameter(db: Database) -> None:
+    """Errors reach the logs (``repr`` of transient ones, tracebacks of the rest): they
+    must carry the statement but never its values, which may be hashes or grace blobs."""
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    with pytest.raises(DBAPIError) as failed:
+        async with db.transaction() as uow:
+            await uow.connection.execute(
+                text("SELECT CAST(:secret AS text), 1 / 0"), {"secret": secret}
+            )
+    assert "division by zero" in str(failed.value)
+    assert secret not in str(failed.value)
+    assert secret not in repr(failed.value)

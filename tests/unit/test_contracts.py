@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.auth import LoginRequest, SignupRequest
+from contracts.base import MAX_NESTING
 from contracts.catalog import ACTIONS, FAMILIES
 from contracts.envelope import error_reply
 from contracts.errors import STATUS, ErrorCode
@@ -77,3 +78,42 @@ def test_the_relay_encodes_what_orjson_cannot() -> None:
     from workers.outbox_relay import _encode
 
     assert _encode({"n": 2**70}) == b'{"n":1180591620717411303424}'
+
+
+def test_bodies_nested_past_the_bound_are_refused_whatever_their_depth() -> None:
+    within = {"slug": "acme", "name": "Acme", "owner": {**OWNER, "extra": []}}
+    nested: list[object] = []
+    for _ in range(MAX_NESTING - 3):  # body -> owner -> extra -> the nesting
+        nested = [nested]
+    within["owner"]["extra"] = nested  # type: ignore[index]
+    with pytest.raises(ValidationError) as refused:
+        SignupRequest.model_validate(within)
+    assert "nested" not in str(refused.value)  # refused for the unknown field only
+    for depth in (MAX_NESTING, 5_000):
+        deep: list[object] = []
+        for _ in range(depth):
+            deep = [deep]
+        with pytest.raises(ValidationError, match="nested more than"):
+            LoginRequest.model_validate({"tenant": deep, "email": "a@b.io", "password": "p"})
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("owner@acme.test", "owner@acme.test"),  # RFC 6761's testing domain: test suites
+        ("Mixed.Case@ACME.Example", "Mixed.Case@acme.example"),  # the domain normalised
+        ("  padded@example.com ", "padded@example.com"),
+    ],
+)
+def test_addresses_are_normalised_and_test_domains_accepted(given: str, kept: str) -> None:
+    request = LoginRequest.model_validate({"tenant": "acme", "email": given, "password": "p"})
+    assert request.email == kept
+
+
+@pytest.mark.parametrize(
+    "refused",
+    ["a@localhost", "a@printer.local", "no-at-sign", "John <a@b.com>", "a@b.com\r\nBcc: x@y.z"],
+)
+def test_undeliverable_or_malformed_addresses_are_refused(refused: str) -> None:
+    with pytest.raises(ValidationError, match="not a valid email address"):
+        LoginRequest.model_validate({"tenant": "acme", "email": refused, "password": "p"})
