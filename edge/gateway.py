@@ -70,6 +70,10 @@ class Gateway:
             if cookie:
                 self._check_csrf(request)
                 payload["refresh_token"] = cookie
+        if action.key in REFRESH_FROM_COOKIE and payload.get("refresh_token") in (None, ""):
+            # No token in the body nor in the cookie (a client after logout): a missing
+            # token is a 401 (SPEC 4), so the client knows to log in again.
+            raise ApiError(ErrorCode.UNAUTHENTICATED, "no refresh token: log in again")
         try:
             action.request.model_validate(payload)
         except ValidationError as exc:

@@ -87,6 +87,20 @@ async def test_no_token_is_401(http: aiohttp.ClientSession) -> None:
         await assert_error(response, 401, "unauthenticated")
 
 
+@pytest.mark.parametrize(
+    "body", [None, {}, {"refresh_token": ""}, {"refresh_token": None}], ids=repr
+)
+async def test_a_refresh_with_no_token_is_401(
+    http: aiohttp.ClientSession, body: dict[str, object] | None
+) -> None:
+    """No token in the body and no cookie (a client after logout): log in again."""
+    async with http.post("/v1/auth/refresh", json=body) as response:
+        await assert_error(response, 401, "unauthenticated")
+    # A token of the wrong type is malformed input, not a missing token.
+    async with http.post("/v1/auth/refresh", json={"refresh_token": 5}) as response:
+        await assert_error(response, 400, "invalid_request")
+
+
 async def test_a_20_kb_header_is_refused_in_the_error_shape(http: aiohttp.ClientSession) -> None:
     async with http.get("/v1/auth/me", headers=bearer("a" * 20_000)) as response:
         assert response.status in {400, 401, 431}

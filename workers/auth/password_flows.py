@@ -21,7 +21,7 @@ from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
 from workers.context import Call
-from workers.errors import InvalidRequest, Unauthenticated
+from workers.errors import InvalidCredentials, InvalidRequest, Unauthenticated
 from workers.journal import audit, emit
 from workers.uow import Database, UnitOfWork
 from workers.users import repository as users
@@ -70,10 +70,8 @@ class PasswordFlows:
         await self._throttle.claim_attempt(tenant.slug, email)
         if not await self._hasher.verify(user.password_hash, request.current_password):
             await self._throttle.record_failure(tenant.slug, email)
-            raise InvalidRequest(
-                "current password is incorrect",
-                details=[FieldError(field="current_password", message="is incorrect")],
-            )
+            # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are given.
+            raise InvalidCredentials("current password is incorrect")
         await self._throttle.clear(tenant.slug, email)
         check_new_password(request.new_password, email, "new_password")
         password_hash = await self._hasher.hash(request.new_password)
