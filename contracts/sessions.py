@@ -5,6 +5,7 @@ from uuid import UUID
 
 from contracts.actions import action
 from contracts.base import Email, Empty, GivenPassword, NewPassword, Request, Slug, Token, View
+from contracts.paging import ResourceId
 
 
 class SessionView(View):
@@ -22,15 +23,16 @@ class SessionList(View):
 
 
 class SessionRef(Request):
-    """``DELETE /v1/auth/sessions/{id}``: one of the caller's own sessions."""
+    """``DELETE /v1/auth/sessions/{id}``: one of the caller's own sessions (a malformed
+    id is 404, like another user's: ``contracts.paging.ResourceId``)."""
 
-    id: UUID
+    id: ResourceId
 
 
 class UserRef(Request):
     """``/v1/users/{id}/sessions``: the user whose sessions an admin reads or ends."""
 
-    id: UUID
+    id: ResourceId
 
 
 class PasswordChange(Request):

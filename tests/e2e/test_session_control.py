@@ -90,7 +90,8 @@ async def test_ending_one_own_session_cuts_only_that_one(http: aiohttp.ClientSes
     async with http.delete(
         "/v1/auth/sessions/not-a-uuid", headers=bearer(owner["access_token"])
     ) as r:
-        await assert_error(r, 400, "invalid_request")
+        # As unknown as another user's session: 404, like every family's malformed ids.
+        await assert_error(r, 404, "not_found")
 
 
 async def test_logout_all_ends_every_session_of_the_user(http: aiohttp.ClientSession) -> None:
@@ -136,6 +137,9 @@ async def test_an_admin_lists_and_ends_another_users_sessions(
     stranger = await signup(http)
     async with http.delete(f"/v1/users/{stranger['user']['id']}/sessions", headers=admin) as r:
         await assert_error(r, 404, "not_found")
+    for method in ("GET", "DELETE"):  # a malformed id is as unknown as another tenant's
+        async with http.request(method, "/v1/users/not-a-uuid/sessions", headers=admin) as r:
+            await assert_error(r, 404, "not_found")
     async with http.get("/v1/auth/me", headers=bearer(stranger["access_token"])) as r:
         assert r.status == 200
     async with http.delete(f"/v1/users/{member_id}/sessions", headers=admin) as r:

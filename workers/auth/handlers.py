@@ -14,6 +14,7 @@ from contracts.sessions import (
     VerifyEmailConfirm,
 )
 from workers.context import Call
+from workers.ids import parse_id
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
 
@@ -65,19 +66,19 @@ async def sessions_list(request: Empty, call: Call, runtime: Runtime) -> Session
 @router.handles(sessions.AUTH_SESSION_DELETE)
 async def session_delete(request: SessionRef, call: Call, runtime: Runtime) -> None:
     """End one of the caller's sessions."""
-    await runtime.session_control.end_own(call, request.id)
+    await runtime.session_control.end_own(call, parse_id(request.id, "session"))
 
 
 @router.handles(sessions.AUTH_USER_SESSIONS_LIST)
 async def user_sessions_list(request: UserRef, call: Call, runtime: Runtime) -> SessionList:
     """A user's live sessions, for an admin."""
-    return await runtime.session_control.list_of_user(call, request.id)
+    return await runtime.session_control.list_of_user(call, parse_id(request.id, "user"))
 
 
 @router.handles(sessions.AUTH_USER_SESSIONS_REVOKE)
 async def user_sessions_revoke(request: UserRef, call: Call, runtime: Runtime) -> None:
     """End every session of a user, for an admin."""
-    await runtime.session_control.end_all_of_user(call, request.id)
+    await runtime.session_control.end_all_of_user(call, parse_id(request.id, "user"))
 
 
 @router.handles(sessions.AUTH_PASSWORD_CHANGE)
