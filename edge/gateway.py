@@ -131,8 +131,10 @@ class Gateway:
                     raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
                 payload = decoded
         for name in route.query:
-            if name in request.query:
-                payload[name] = request.query[name]
+            # An empty parameter (``?q=&cursor=``, a form or a URL template filled in
+            # partly) means "not given": no filter, the first page, the default limit.
+            if value := request.query.get(name):
+                payload[name] = value
         payload.update(request.match_info)
         return payload
 

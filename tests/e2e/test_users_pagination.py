@@ -62,3 +62,19 @@ async def test_the_default_limit_is_50(http: aiohttp.ClientSession) -> None:
     assert status == 200
     assert len(rest["items"]) == 3
     assert rest["next_cursor"] is None
+
+
+async def test_empty_query_parameters_mean_not_given(http: aiohttp.ClientSession) -> None:
+    tenant = await new_tenant(http)
+    invited = await _invite(http, tenant, 2)
+    empty = {"limit": "", "cursor": "", "q": "", "role": "", "status": ""}
+    status, page = await call(http, "GET", "/v1/users", tenant.owner, params=empty)
+    assert status == 200, page
+    assert [u["id"] for u in page["items"]] == [tenant.owner.id, *invited]
+    assert page["next_cursor"] is None
+    status, page = await call(http, "GET", "/v1/audit", tenant.owner, params={"action": ""})
+    assert status == 200, page
+    assert page["items"]
+    # A value that is given is still validated.
+    status, page = await call(http, "GET", "/v1/users", tenant.owner, params={"limit": "0"})
+    assert status == 400, page
