@@ -18,7 +18,7 @@ class EdgeMetrics:
         self.latency = Histogram(
             "idp_http_request_duration_seconds",
             "HTTP request latency",
-            ["route", "method"],
+            ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -36,8 +36,9 @@ class EdgeMetrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        code = str(status)
+        self.requests.labels(route, method, code).inc()
+        self.latency.labels(route, method, code).observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -217,7 +217,7 @@ async def dispatch(
     elapsed = time.perf_counter() - started
     if key in router.routes:  # unknown keys would let a publisher grow the label set
         metrics.messages.labels(key, str(status)).inc()
-        metrics.latency.labels(key).observe(elapsed)
+        metrics.latency.labels(key, str(status)).observe(elapsed)
     principal = call.principal
     log.info(
         "message",

@@ -20,7 +20,7 @@ class WorkerMetrics:
         self.latency = Histogram(
             "idp_worker_message_duration_seconds",
             "Time to serve a request message",
-            ["routing_key"],
+            ["routing_key", "status"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

@@ -32,7 +32,11 @@ async def test_edge_metrics_count_requests_by_route_and_status(
         text = await response.text()
     assert 'idp_http_requests_total{method="POST",route="/v1/tenants",status="201"}' in text
     assert 'idp_http_requests_total{method="GET",route="/v1/auth/me",status="401"}' in text
-    assert "idp_http_request_duration_seconds_bucket" in text
+    # Latency by route and status (SPEC 8), so that failures do not hide in successes.
+    assert (
+        'idp_http_request_duration_seconds_count{method="GET",route="/v1/auth/me",status="401"}'
+        in text
+    )
     assert "idp_rpc_timeouts_total" in text or "# TYPE idp_rpc_timeouts counter" in text
     assert "idp_http_requests_in_flight" in text
 
@@ -45,7 +49,9 @@ async def test_worker_metrics_count_messages_by_routing_key(
     with urllib.request.urlopen(url, timeout=5) as response:
         text = response.read().decode()
     assert 'idp_worker_messages_total{routing_key="auth.signup",status="200"}' in text
-    assert "idp_worker_message_duration_seconds_bucket" in text
+    assert (
+        'idp_worker_message_duration_seconds_count{routing_key="auth.signup",status="200"}' in text
+    )
     assert "idp_outbox_backlog" in text
     assert "idp_queue_depth" in text
 
