@@ -39,10 +39,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     requester = Requester(settings)
     await requester.start()
     revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
-    app[GATEWAY] = Gateway(
+    app[GATEWAY] = gateway = Gateway(
         settings, requester, Authenticator(TokenCodec(settings), revocations), app[METRICS]
     )
     yield
+    await gateway.close()
     await requester.stop()
     await redis.aclose()
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from contracts.actions import Action
 from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
+from edge.availability import WorkerPresence
 from edge.client_ip import ClientAddress
 from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
 from edge.errors import ApiError, error_response, json_response
@@ -48,6 +49,10 @@ class Gateway:
         self._origins = OriginPolicy(settings)
         self._addresses = ClientAddress(settings.trusted_proxies)
         self._cookies = cookie_names(settings)
+        self._presence = WorkerPresence(requester)
+
+    async def close(self) -> None:
+        await self._presence.close()
 
     @property
     def origins(self) -> OriginPolicy:
@@ -85,6 +90,14 @@ class Gateway:
         message_id = request.headers.get("Idempotency-Key")
         if message_id is not None and not 0 < len(message_id) <= 200:
             raise ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1 to 200 characters")
+        if not await self._presence.available(action.family):
+            # Not published: no worker would take it before its budget ran out, and one
+            # that came back later would apply what the caller was told had failed.
+            raise ApiError(
+                ErrorCode.UNAVAILABLE,
+                f"no {action.family} worker is available; retry later",
+                retry_after=1,
+            )
         try:
             reply = await self.requester.call(
                 action.key, payload, headers=headers, message_id=message_id

@@ -23,7 +23,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 
 from contracts.actions import EXCHANGE_RPC
 from idp.settings import Settings
@@ -56,6 +56,8 @@ class Requester:
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
+        self._probe: AbstractChannel | None = None  # consumer_count's own channel
+        self._probe_lock = asyncio.Lock()
         self.timeouts = 0
 
     @property
@@ -130,6 +132,26 @@ class Requester:
         finally:
             self._pending.pop(correlation_id, None)
 
+    async def consumer_count(self, queue: str) -> int:
+        """How many consumers ``queue`` has now (a passive declare on a channel of its
+        own, so that a missing queue, which closes the channel, touches no request);
+        0 when the queue does not exist."""
+        link = self._link
+        if link is None:
+            raise RpcUnavailable("message broker unavailable")
+        try:
+            async with self._probe_lock:
+                if self._probe is None or self._probe.is_closed:
+                    self._probe = await link.connection.channel(publisher_confirms=False)
+                probe = self._probe
+            declared = await probe.declare_queue(queue, passive=True)
+        except ChannelNotFoundEntity:
+            return 0
+        except (AMQPError, ConnectionError, RuntimeError) as exc:
+            raise RpcUnavailable("message broker unavailable") from exc
+        result = declared.declaration_result
+        return int(result.consumer_count or 0) if result is not None else 0
+
     def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
         if future is None or future.done():
@@ -160,6 +182,7 @@ class Requester:
         if self._link is not None:
             log.warning("broker connection lost; failing pending requests and reconnecting")
         self._link = None
+        self._probe = None
         self._connected.clear()
         self._fail_pending("message broker connection lost")
         self._lost.set()
