@@ -116,12 +116,16 @@ async def test_content_that_is_not_the_declared_type_is_rejected_and_deleted(
     assert "not image/png" in error["message"]
     key = f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}"
     assert not await _object_exists(settings, s3_endpoint_url, key)
-    async with http.get(f"/v1/files/{created['file']['id']}", headers=bearer(token)) as response:
-        detail = await response.json()
-    assert detail["status"] == "rejected"
-    assert detail["download_url"] is None
-    async with await complete(http, token, created["file"]["id"]) as response:
-        await assert_error(response, 400, "invalid_request")
+    # "400 and deletes it" (SPEC 4.3): the file is gone for every route.
+    file_id = created["file"]["id"]
+    async with http.get(f"/v1/files/{file_id}", headers=bearer(token)) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.get("/v1/files", headers=bearer(token)) as response:
+        assert file_id not in {f["id"] for f in (await response.json())["items"]}
+    async with await complete(http, token, file_id) as response:
+        await assert_error(response, 404, "not_found")
+    async with http.delete(f"/v1/files/{file_id}", headers=bearer(token)) as response:
+        await assert_error(response, 404, "not_found")
 
 
 async def test_a_size_other_than_declared_is_rejected_and_deleted(

@@ -93,8 +93,15 @@ async def insert_file(
     return _record(row)
 
 
+# A rejected upload is deleted as far as the API is concerned (SPEC 4.3: "400 and
+# deletes it"); its row stays only for the sweeper (docs/files.md).
+_VISIBLE = files.c.status != "rejected"
+
+
 async def file_by_id(uow: UnitOfWork, file_id: UUID) -> FileRecord | None:
-    row = (await uow.connection.execute(select(files).where(files.c.id == file_id))).one_or_none()
+    """The file, unless there is none or its upload was rejected."""
+    statement = select(files).where(files.c.id == file_id, _VISIBLE)
+    row = (await uow.connection.execute(statement)).one_or_none()
     return _record(row) if row is not None else None
 
 
@@ -127,12 +134,15 @@ async def mark_rejected(uow: UnitOfWork, file_id: UUID, now: datetime) -> FileRe
 async def delete_file(
     uow: UnitOfWork, file_id: UUID, *, unfinished_before: datetime | None = None
 ) -> FileRecord | None:
-    """Delete a row (only an unfinished one created before ``unfinished_before``, if given)."""
+    """Delete a visible row or, for the sweeper (``unfinished_before`` given), an
+    unfinished one (pending or rejected) created before that time."""
     statement = delete(files).where(files.c.id == file_id)
     if unfinished_before is not None:
         statement = statement.where(
             files.c.status != "ready", files.c.created_at < unfinished_before
         )
+    else:
+        statement = statement.where(_VISIBLE)
     row = (await uow.connection.execute(statement.returning(files))).one_or_none()
     return _record(row) if row is not None else None
 
@@ -141,7 +151,12 @@ async def page(
     uow: UnitOfWork, *, limit: int, after: tuple[datetime, UUID] | None
 ) -> list[FileRecord]:
     """Newest first; ``after`` is the (created_at, id) of the previous page's last item."""
-    query = select(files).order_by(files.c.created_at.desc(), files.c.id.desc()).limit(limit)
+    query = (
+        select(files)
+        .where(_VISIBLE)
+        .order_by(files.c.created_at.desc(), files.c.id.desc())
+        .limit(limit)
+    )
     if after is not None:
         query = query.where(tuple_(files.c.created_at, files.c.id) < tuple_(*after))
     rows = (await uow.connection.execute(query)).all()

@@ -139,8 +139,6 @@ class FileService:
             raise NotFound("file not found")
         if record.view.status == "ready":
             return record.view  # completing twice is harmless
-        if record.view.status == "rejected":
-            raise InvalidRequest("this upload was rejected; declare the file again")
         stored = await self._storage.head(record.object_key)
         if stored is None:
             raise InvalidRequest("nothing was uploaded for this file yet; PUT it, then complete")
