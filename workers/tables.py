@@ -30,6 +30,7 @@ tenants = Table(
     Column("settings", JSONB, nullable=False),
     _ts("created_at"),
     _ts("updated_at"),
+    Column("signup_key", LargeBinary),  # migration 0010
 )
 
 roles = Table(

@@ -1,5 +1,7 @@
 """Sign-up, login, refresh rotation, logout: the session lifecycle (SPEC 4.3, 4.4)."""
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.exc import IntegrityError
 
 from contracts.auth import LoginRequest, LoginResult, Me, RefreshRequest, SignupRequest
@@ -42,6 +45,16 @@ class _Opened:
     user: UserRecord
     tenant: Tenant
     pair: TokenPair
+
+
+def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
+    """What makes a sign-up the same one again: its message id and request, without the
+    password (stored, this must say nothing about it; the password is checked against
+    the owner's hash instead)."""
+    if not message_id:
+        return None
+    parts = (message_id, request.slug, request.name, request.owner.email, request.owner.name)
+    return hashlib.sha256(orjson.dumps(["idp signup v1", *parts])).digest()
 
 
 def check_new_password(password: str, email: str, field: str) -> None:
@@ -80,10 +93,16 @@ class AuthService:
         check_new_password(request.owner.password, request.owner.email, "owner.password")
         password_hash = await self._hasher.hash(request.owner.password)
         tenant_id, user_id, now = uuid.uuid4(), uuid.uuid4(), self._clock()
+        key = _signup_key(call.message_id, request)
         try:
             async with self._db.transaction(tenant_id) as uow:
                 tenant = await users.insert_tenant(
-                    uow, tenant_id=tenant_id, slug=request.slug, name=request.name, now=now
+                    uow,
+                    tenant_id=tenant_id,
+                    slug=request.slug,
+                    name=request.name,
+                    now=now,
+                    signup_key=key,
                 )
                 role_ids = await roles.insert_builtin_roles(uow, tenant_id, now)
                 await users.insert_user(
@@ -122,8 +141,31 @@ class AuthService:
                 )
                 pair = await self._open_session(uow, user, call.client, now)
         except IntegrityError:
-            raise Conflict("this slug is taken") from None
+            again = await self._signup_again(request, call, key) if key else None
+            if again is None:
+                raise Conflict("this slug is taken") from None
+            return again
         return self._result(_Opened(user, tenant, pair))
+
+    async def _signup_again(
+        self, request: SignupRequest, call: Call, key: bytes
+    ) -> LoginResult | None:
+        """The same sign-up message delivered again (a redelivery, an HTTP retry with the
+        same ``Idempotency-Key``): the tenant is not created twice (SPEC 5). Once the
+        password checks out, the caller gets what the first delivery gave: the owner
+        logged in, in a session of its own (the first reply's tokens are not stored)."""
+        tenant, owner = await users.login_account(self._db, request.slug, request.owner.email)
+        if tenant is None or owner is None or owner.view.status != "active":
+            return None
+        async with self._db.transaction(tenant.id) as uow:
+            stored = await users.signup_key_of(uow, tenant.id)
+        if stored is None or not hmac.compare_digest(stored, key):
+            return None
+        if not await self._hasher.verify(owner.password_hash, request.owner.password):
+            return None
+        async with self._db.transaction(tenant.id) as uow:
+            pair = await self._open_session(uow, owner, call.client, self._clock())
+        return self._result(_Opened(owner, tenant, pair))
 
     async def login(self, request: LoginRequest, call: Call) -> LoginResult:
         """Check the credentials; every failure is the same 401 in about the same time.

@@ -69,16 +69,36 @@ async def tenant_id_by_slug(uow: UnitOfWork, slug: str) -> UUID | None:
 
 
 async def insert_tenant(
-    uow: UnitOfWork, *, tenant_id: UUID, slug: str, name: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    slug: str,
+    name: str,
+    now: datetime,
+    signup_key: bytes | None = None,
 ) -> Tenant:
     row = (
         await uow.connection.execute(
             insert(tenants)
-            .values(id=tenant_id, slug=slug, name=name, settings={}, created_at=now, updated_at=now)
+            .values(
+                id=tenant_id,
+                slug=slug,
+                name=name,
+                settings={},
+                created_at=now,
+                updated_at=now,
+                signup_key=signup_key,
+            )
             .returning(tenants)
         )
     ).one()
     return tenant_view(row)
+
+
+async def signup_key_of(uow: UnitOfWork, tenant_id: UUID) -> bytes | None:
+    """The key of the sign-up that created the tenant (migration 0010), if it had one."""
+    row = await uow.fetchrow("SELECT signup_key FROM tenants WHERE id = $1", tenant_id)
+    return bytes(row["signup_key"]) if row is not None and row["signup_key"] else None
 
 
 def tenant_view(row: Any) -> Tenant:

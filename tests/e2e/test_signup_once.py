@@ -1,0 +1,102 @@
+"""A sign-up delivered twice with one message id creates one tenant (SPEC 5, 7).
+
+An HTTP retry with the same ``Idempotency-Key``, or a redelivery after a worker died
+between commit and ack, answers 201 with the owner logged in, instead of "slug taken".
+"""
+
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from edge.requester import Requester
+from idp.settings import Settings, asyncpg_dsn
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, unique_slug
+
+BEARER = {"X-Auth-Mode": "bearer"}
+
+
+def _body(slug: str, *, name: str = "Acme", password: str = PASSWORD) -> dict[str, Any]:
+    return {
+        "slug": slug,
+        "name": name,
+        "owner": {"email": "owner@example.com", "password": password, "name": "Owner"},
+    }
+
+
+async def _post(
+    http: aiohttp.ClientSession, body: dict[str, Any], key: str
+) -> tuple[int, dict[str, Any]]:
+    headers = {**BEARER, "Idempotency-Key": key}
+    async with http.post("/v1/tenants", json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def _created(settings: Settings, slug: str) -> tuple[int, int, int]:
+    """Tenants with the slug, and the tenant.created and session.created events of it."""
+    # As the owner role: RLS would hide every row from the application role here.
+    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
+    try:
+        tenants = await connection.fetchval("SELECT count(*) FROM tenants WHERE slug = $1", slug)
+        events = await connection.fetch(
+            "SELECT o.event_type, count(*) AS n FROM outbox o JOIN tenants t"
+            " ON t.id = o.tenant_id WHERE t.slug = $1 GROUP BY o.event_type",
+            slug,
+        )
+    finally:
+        await connection.close()
+    by_type = {row["event_type"]: row["n"] for row in events}
+    return tenants, by_type.get("tenant.created", 0), by_type.get("session.created", 0)
+
+
+async def test_a_retried_sign_up_with_the_same_key_creates_one_tenant(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    slug, key = unique_slug(), str(uuid.uuid4())
+    status, first = await _post(http, _body(slug), key)
+    assert status == 201, first
+    status, again = await _post(http, _body(slug), key)
+    assert status == 201, again
+    assert again["tenant"] == first["tenant"]
+    assert again["user"] == first["user"]
+    # A session of its own: the first reply's tokens are stored nowhere to be replayed.
+    assert again["refresh_token"] != first["refresh_token"]
+    for result in (first, again):
+        async with http.get("/v1/auth/me", headers=bearer(result["access_token"])) as r:
+            assert r.status == 200
+    assert await _created(settings, slug) == (1, 1, 2)
+
+
+async def test_only_the_same_request_with_the_same_key_and_password_is_the_same_sign_up(
+    http: aiohttp.ClientSession,
+) -> None:
+    slug, key = unique_slug(), str(uuid.uuid4())
+    status, _ = await _post(http, _body(slug), key)
+    assert status == 201
+    for body, with_key in (
+        (_body(slug), str(uuid.uuid4())),  # another key: another sign-up, and the slug is taken
+        (_body(slug, name="Another name"), key),  # the same key for another request
+        (_body(slug, password="another long passphrase"), key),  # not the owner's password
+    ):
+        headers = {**BEARER, "Idempotency-Key": with_key}
+        async with http.post("/v1/tenants", json=body, headers=headers) as response:
+            await assert_error(response, 409, "conflict")
+
+
+async def test_a_sign_up_message_delivered_twice_over_amqp_creates_one_tenant(
+    settings: Settings, http: aiohttp.ClientSession
+) -> None:
+    requester = Requester(settings)
+    await requester.start()
+    try:
+        slug, message_id = unique_slug(), uuid.uuid4().hex
+        replies = [
+            await requester.call("auth.signup", _body(slug), headers={}, message_id=message_id)
+            for _ in range(2)
+        ]
+    finally:
+        await requester.stop()
+    assert [reply["ok"] for reply in replies] == [True, True], replies
+    assert replies[0]["data"]["tenant"]["id"] == replies[1]["data"]["tenant"]["id"]
+    assert (await _created(settings, slug))[:2] == (1, 1)
