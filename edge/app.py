@@ -1,6 +1,7 @@
 """``idp edge``: the aiohttp application, its resources and its lifecycle."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from redis.asyncio import Redis
 
+from contracts.actions import family_queue
 from contracts.catalog import FAMILIES, PING
 from edge.api_docs import add_api_docs
 from edge.errors import json_response
@@ -87,7 +89,21 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     edge_metrics = request.app[METRICS]
-    edge_metrics.rpc_pending.set(request.app[GATEWAY].requester.in_flight)
+    requester = request.app[GATEWAY].requester
+    edge_metrics.rpc_pending.set(requester.in_flight)
+    for family in FAMILIES:
+        queue = family_queue(family)
+        try:
+            async with asyncio.timeout(request.app[SETTINGS].readiness_timeout_seconds):
+                depth, consumers = await requester.queue_counts(queue)
+        except (RpcUnavailable, TimeoutError):
+            # Unknown while the broker is away: no figure rather than a stale one.
+            for gauge in (edge_metrics.queue_depth, edge_metrics.queue_consumers):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(queue)
+            continue
+        edge_metrics.queue_depth.labels(queue).set(depth)
+        edge_metrics.queue_consumers.labels(queue).set(consumers)
     body, content_type = edge_metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
 

@@ -34,6 +34,19 @@ class EdgeMetrics:
         self.rpc_pending = Gauge(
             "idp_rpc_pending", "Requests published and awaiting a reply", registry=self.registry
         )
+        # Read from the broker at each scrape (edge/app.py), as the workers' own gauge is.
+        self.queue_depth = Gauge(
+            "idp_queue_depth",
+            "Messages ready in a request queue",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.queue_consumers = Gauge(
+            "idp_queue_consumers",
+            "Workers consuming a request queue",
+            ["queue"],
+            registry=self.registry,
+        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         code = str(status)

@@ -133,9 +133,14 @@ class Requester:
             self._pending.pop(correlation_id, None)
 
     async def consumer_count(self, queue: str) -> int:
-        """How many consumers ``queue`` has now (a passive declare on a channel of its
-        own, so that a missing queue, which closes the channel, touches no request);
-        0 when the queue does not exist."""
+        """How many consumers ``queue`` has now; 0 when the queue does not exist."""
+        _, consumers = await self.queue_counts(queue)
+        return consumers
+
+    async def queue_counts(self, queue: str) -> tuple[int, int]:
+        """``queue``'s ready messages and consumers now (a passive declare on a channel of
+        its own, so that a missing queue, which closes the channel, touches no request);
+        (0, 0) when the queue does not exist."""
         link = self._link
         if link is None:
             raise RpcUnavailable("message broker unavailable")
@@ -146,11 +151,13 @@ class Requester:
                 probe = self._probe
             declared = await probe.declare_queue(queue, passive=True)
         except ChannelNotFoundEntity:
-            return 0
+            return 0, 0
         except (AMQPError, ConnectionError, RuntimeError) as exc:
             raise RpcUnavailable("message broker unavailable") from exc
         result = declared.declaration_result
-        return int(result.consumer_count or 0) if result is not None else 0
+        if result is None:
+            return 0, 0
+        return int(result.message_count or 0), int(result.consumer_count or 0)
 
     def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")

@@ -39,6 +39,17 @@ async def test_edge_metrics_count_requests_by_route_and_status(
     )
     assert "idp_rpc_timeouts_total" in text or "# TYPE idp_rpc_timeouts counter" in text
     assert "idp_http_requests_in_flight" in text
+    # Queue depth and consumers of every family, read from the broker at the scrape.
+    for family in ("auth", "users", "roles", "files"):
+        assert f'idp_queue_depth{{queue="idp.{family}"}}' in text
+        assert f'idp_queue_consumers{{queue="idp.{family}"}} ' in text
+    consumers = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('idp_queue_consumers{queue="idp.auth"}')
+    ]
+    assert consumers
+    assert consumers[0] >= 1
 
 
 async def test_worker_metrics_count_messages_by_routing_key(
