@@ -91,19 +91,21 @@ async def metrics(request: web.Request) -> web.Response:
     edge_metrics = request.app[METRICS]
     requester = request.app[GATEWAY].requester
     edge_metrics.rpc_pending.set(requester.in_flight)
-    for family in FAMILIES:
-        queue = family_queue(family)
-        try:
-            async with asyncio.timeout(request.app[SETTINGS].readiness_timeout_seconds):
-                depth, consumers = await requester.queue_counts(queue)
-        except (RpcUnavailable, TimeoutError):
-            # Unknown while the broker is away: no figure rather than a stale one.
+    queues = [family_queue(family) for family in FAMILIES]
+    try:
+        # One bound for the whole scrape, however the broker behaves.
+        async with asyncio.timeout(request.app[SETTINGS].readiness_timeout_seconds):
+            counts = [await requester.queue_counts(queue) for queue in queues]
+    except (RpcUnavailable, TimeoutError):
+        # Unknown while the broker is away: no figure rather than a stale one.
+        for queue in queues:
             for gauge in (edge_metrics.queue_depth, edge_metrics.queue_consumers):
                 with contextlib.suppress(KeyError):
                     gauge.remove(queue)
-            continue
-        edge_metrics.queue_depth.labels(queue).set(depth)
-        edge_metrics.queue_consumers.labels(queue).set(consumers)
+    else:
+        for queue, (depth, consumers) in zip(queues, counts, strict=True):
+            edge_metrics.queue_depth.labels(queue).set(depth)
+            edge_metrics.queue_consumers.labels(queue).set(consumers)
     body, content_type = edge_metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
 

@@ -33,6 +33,7 @@ from edge.requester import Requester, RpcUnavailable
 log = logging.getLogger("idp.edge.rpc")
 FRESH_SECONDS = 1.0
 RECHECK_SECONDS = 0.1
+LOOK_SECONDS = 2.0  # at most, and never longer than a request's budget
 
 
 @dataclass(slots=True)
@@ -42,8 +43,10 @@ class _Seen:
 
 
 class WorkerPresence:
-    def __init__(self, requester: Requester) -> None:
+    def __init__(self, requester: Requester, budget: float) -> None:
         self._requester = requester
+        # A broker that does not answer must not hold requests past their budget (SPEC 7).
+        self._look_seconds = min(LOOK_SECONDS, budget)
         self._seen: dict[str, _Seen] = {}
         self._looking: dict[str, asyncio.Task[int]] = {}
 
@@ -70,10 +73,11 @@ class WorkerPresence:
 
     async def _count(self, queue: str) -> int:
         try:
-            consumers = await self._requester.consumer_count(queue)
-        except RpcUnavailable:
-            # The broker itself is away: publishing fails with 503 anyway. Forget what
-            # was seen, so the next request looks again.
+            async with asyncio.timeout(self._look_seconds):
+                consumers = await self._requester.consumer_count(queue)
+        except (RpcUnavailable, TimeoutError):
+            # The broker itself is away or stuck: publishing would fail or wait out the
+            # budget. Forget what was seen, so the next request looks again.
             self._seen.pop(queue, None)
             return 0
         previous = self._seen.get(queue)

@@ -49,7 +49,7 @@ class Gateway:
         self._origins = OriginPolicy(settings)
         self._addresses = ClientAddress(settings.trusted_proxies)
         self._cookies = cookie_names(settings)
-        self._presence = WorkerPresence(requester)
+        self._presence = WorkerPresence(requester, settings.request_timeout_seconds)
 
     async def close(self) -> None:
         await self._presence.close()

@@ -40,7 +40,7 @@ async def test_a_fresh_sighting_answers_without_looking_and_a_stale_one_looks_ag
     clock: list[float],
 ) -> None:
     broker = _Broker(consumers=2)
-    presence = WorkerPresence(broker)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
     assert await presence.available("users")
     assert broker.looks == 1
     clock[0] += FRESH_SECONDS * 0.9
@@ -56,7 +56,7 @@ async def test_no_consumer_is_rechecked_at_most_every_recheck_interval(
     clock: list[float],
 ) -> None:
     broker = _Broker(consumers=0)
-    presence = WorkerPresence(broker)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
     assert not await presence.available("users")
     assert not await presence.available("users")
     assert broker.looks == 1
@@ -69,7 +69,7 @@ async def test_no_consumer_is_rechecked_at_most_every_recheck_interval(
 async def test_requests_waiting_for_a_look_share_it() -> None:
     broker = _Broker(consumers=1)
     broker.gate = asyncio.Event()
-    presence = WorkerPresence(broker)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
     waiting = [asyncio.create_task(presence.available("users")) for _ in range(50)]
     await asyncio.sleep(0)
     broker.gate.set()
@@ -79,7 +79,7 @@ async def test_requests_waiting_for_a_look_share_it() -> None:
 
 async def test_a_broker_outage_forgets_what_was_seen(clock: list[float]) -> None:
     broker = _Broker(consumers=1)
-    presence = WorkerPresence(broker)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
     assert await presence.available("users")
     broker.down = True
     clock[0] += FRESH_SECONDS
@@ -88,3 +88,11 @@ async def test_a_broker_outage_forgets_what_was_seen(clock: list[float]) -> None
     # Nothing is remembered from the outage: the next request looks at once.
     assert await presence.available("users")
     assert broker.looks == 3
+
+
+async def test_a_broker_that_does_not_answer_holds_no_request_past_the_bound() -> None:
+    broker = _Broker(consumers=1)
+    broker.gate = asyncio.Event()  # never set: the passive declare hangs
+    presence = WorkerPresence(broker, budget=0.05)  # type: ignore[arg-type]
+    async with asyncio.timeout(1):
+        assert not await presence.available("users")
