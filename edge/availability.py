@@ -6,7 +6,7 @@ and end as 504, or worse, be applied later by a worker that comes back after the
 was told it failed. The edge therefore does not publish to a queue it knows to have no
 consumer.
 
-What it knows comes from the queue's consumer count (``Requester.consumer_count``, a
+What it knows comes from the queue's consumer count (``Requester.queue_counts``, a
 passive declare), never a broker round trip per request:
 
 - seen with a consumer less than ``FRESH_SECONDS`` ago: go ahead;
@@ -74,7 +74,7 @@ class WorkerPresence:
     async def _count(self, queue: str) -> int:
         try:
             async with asyncio.timeout(self._look_seconds):
-                consumers = await self._requester.consumer_count(queue)
+                _, consumers = await self._requester.queue_counts(queue)
         except (RpcUnavailable, TimeoutError):
             # The broker itself is away or stuck: publishing would fail or wait out the
             # budget. Forget what was seen, so the next request looks again.

@@ -56,7 +56,7 @@ class Requester:
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
-        self._probe: AbstractChannel | None = None  # consumer_count's own channel
+        self._probe: AbstractChannel | None = None  # queue_counts' own channel
         self._probe_lock = asyncio.Lock()
         self.timeouts = 0
 
@@ -131,11 +131,6 @@ class Requester:
             raise RpcTimeout(f"no reply within {budget:g} s") from None
         finally:
             self._pending.pop(correlation_id, None)
-
-    async def consumer_count(self, queue: str) -> int:
-        """How many consumers ``queue`` has now; 0 when the queue does not exist."""
-        _, consumers = await self.queue_counts(queue)
-        return consumers
 
     async def queue_counts(self, queue: str) -> tuple[int, int]:
         """``queue``'s ready messages and consumers now (a passive declare on a channel of

@@ -88,10 +88,7 @@ async def test_the_compare_and_set_changes_nothing_unless_the_token_is_current(
     now = datetime.now(UTC)
 
     async def swap(tenant: UUID, previous: bytes, new: bytes, at: datetime = now) -> bool:
-        return await sessions.rotate_if_current(
-            db,
-            tenant,
-            session_id,
+        rotation = sessions.Rotation(
             new_hash=new,
             previous_hash=previous,
             grace_blob=b"blob",
@@ -99,6 +96,7 @@ async def test_the_compare_and_set_changes_nothing_unless_the_token_is_current(
             user_agent=None,
             ip=None,
         )
+        return await sessions.rotate_if_current(db, tenant, session_id, rotation)
 
     # Another tenant's binding sees no such session (RLS), whatever it presents.
     assert not await swap(other.tenant.id, presented, b"\x01" * 32)

@@ -19,14 +19,14 @@ class _Broker:
         self.gate: asyncio.Event | None = None
         self.down = False
 
-    async def consumer_count(self, queue: str) -> int:
+    async def queue_counts(self, queue: str) -> tuple[int, int]:
         assert queue == "idp.users"
         self.looks += 1
         if self.gate is not None:
             await self.gate.wait()
         if self.down:
             raise RpcUnavailable("message broker unavailable")
-        return self.consumers
+        return 0, self.consumers
 
 
 @pytest.fixture

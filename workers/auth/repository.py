@@ -119,45 +119,47 @@ def _session_and_owner(
     return session, (with_tenant(row) if row["id"] is not None else None)
 
 
-async def rotate(
-    uow: UnitOfWork,
-    session_id: UUID,
-    *,
-    new_hash: bytes,
-    previous_hash: bytes,
-    grace_blob: bytes,
-    now: datetime,
-    user_agent: str | None,
-    ip: str | None,
-) -> None:
-    await uow.execute(_ROTATE, session_id, new_hash, previous_hash, grace_blob, now, user_agent, ip)
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What a refresh rotation writes: the new pair's hash, the presented token's as the
+    previous one, and the new pair sealed under the presented token (SPEC 4.4 grace)."""
+
+    new_hash: bytes
+    previous_hash: bytes
+    grace_blob: bytes
+    now: datetime
+    user_agent: str | None
+    ip: str | None
+
+    def arguments(self) -> tuple[object, ...]:
+        """In ``_ROTATE``'s order ($2 to $7); ``rotate_if_current`` maps them onto
+        ``idp_rotate_session``'s, which takes the presented hash before the new one."""
+        return (
+            self.new_hash,
+            self.previous_hash,
+            self.grace_blob,
+            self.now,
+            self.user_agent,
+            self.ip,
+        )
+
+
+async def rotate(uow: UnitOfWork, session_id: UUID, rotation: Rotation) -> None:
+    await uow.execute(_ROTATE, session_id, *rotation.arguments())
 
 
 async def rotate_if_current(
-    db: Database,
-    tenant_id: UUID,
-    session_id: UUID,
-    *,
-    new_hash: bytes,
-    previous_hash: bytes,
-    grace_blob: bytes,
-    now: datetime,
-    user_agent: str | None,
-    ip: str | None,
+    db: Database, tenant_id: UUID, session_id: UUID, rotation: Rotation
 ) -> bool:
     """``rotate`` as a compare-and-set in one statement of its own (migration 0009's
-    ``idp_rotate_session``): only while ``previous_hash`` is still the session's current
-    hash and the session is live. False when another rotation or a revocation came first."""
+    ``idp_rotate_session``): only while ``rotation.previous_hash`` is still the session's
+    current hash and the session is live. False when another rotation or a revocation
+    came first."""
     rows = await db.fetch_alone(
-        "SELECT idp_rotate_session($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT idp_rotate_session($1, $2, $4, $3, $5, $6, $7, $8)",
         tenant_id,
         session_id,
-        previous_hash,
-        new_hash,
-        grace_blob,
-        now,
-        user_agent,
-        ip,
+        *rotation.arguments(),
     )
     return bool(rows[0][0])
 

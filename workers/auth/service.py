@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import orjson
@@ -55,6 +54,20 @@ def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
         return None
     parts = (message_id, request.slug, request.name, request.owner.email, request.owner.name)
     return hashlib.sha256(orjson.dumps(["idp signup v1", *parts])).digest()
+
+
+def _rotation(
+    token: str, presented: bytes, session_id: UUID, pair: TokenPair, call: Call, now: datetime
+) -> sessions.Rotation:
+    """The rotation that spends ``token`` (whose hash is ``presented``) for ``pair``."""
+    return sessions.Rotation(
+        new_hash=refresh_token_hash(pair.refresh_token),
+        previous_hash=presented,
+        grace_blob=grace.seal(token, session_id, pair),
+        now=now,
+        user_agent=call.client.user_agent,
+        ip=call.client.ip,
+    )
 
 
 def check_new_password(password: str, email: str, field: str) -> None:
@@ -241,11 +254,8 @@ class AuthService:
                     raise Unauthenticated("session has ended")
                 user, tenant = owner
                 pair = self._issue(user, claims.sid, session.expires_at)
-                await sessions.rotate(
-                    uow,
-                    claims.sid,
-                    **self._rotation(request.refresh_token, claims.sid, pair, call, now),
-                )
+                rotation = _rotation(request.refresh_token, presented, claims.sid, pair, call, now)
+                await sessions.rotate(uow, claims.sid, rotation)
                 return self._result(_Opened(user, tenant, pair))
             in_grace = (
                 presented == session.previous_hash
@@ -296,25 +306,10 @@ class AuthService:
             return None
         user, tenant = owner
         pair = self._issue(user, claims.sid, session.expires_at)
-        rotation = self._rotation(token, claims.sid, pair, call, now)
-        if not await sessions.rotate_if_current(self._db, claims.tid, claims.sid, **rotation):
+        rotation = _rotation(token, presented, claims.sid, pair, call, now)
+        if not await sessions.rotate_if_current(self._db, claims.tid, claims.sid, rotation):
             return None
         return self._result(_Opened(user, tenant, pair))
-
-    @staticmethod
-    def _rotation(
-        token: str, session_id: UUID, pair: TokenPair, call: Call, now: datetime
-    ) -> dict[str, Any]:
-        """What a rotation writes: the new pair's hash, the presented token's as the
-        previous one, and the new pair sealed under the presented token (SPEC 4.4 grace)."""
-        return {
-            "new_hash": refresh_token_hash(pair.refresh_token),
-            "previous_hash": refresh_token_hash(token),
-            "grace_blob": grace.seal(token, session_id, pair),
-            "now": now,
-            "user_agent": call.client.user_agent,
-            "ip": call.client.ip,
-        }
 
     async def logout(self, call: Call) -> None:
         """End the caller's session: its refresh and access tokens stop working at once."""
