@@ -34,6 +34,7 @@ from workers.encoded import Encoded
 from workers.errors import DomainError
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
+from workers.uow import database_unavailable
 
 log = logging.getLogger("idp.worker")
 # asyncpg's InternalClientError as SQLAlchemy wraps it: the driver lost its protocol
@@ -67,7 +68,9 @@ def _is_transient(exc: BaseException) -> bool:
         exc.connection_invalidated or isinstance(exc.orig, _DRIVER_LOST_TRACK)
     ):
         return True
-    return isinstance(exc, (RedisError, RevocationUnavailable, ConnectionError, TimeoutError))
+    if isinstance(exc, (RedisError, RevocationUnavailable, ConnectionError, TimeoutError)):
+        return True
+    return database_unavailable(exc)
 
 
 async def _run(

@@ -73,6 +73,31 @@ def _is_disconnect(error: BaseException) -> bool:
     )
 
 
+# SQLSTATE classes that say the server cannot serve now, not that the statement is wrong:
+# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# intervention (shutting down, starting up, terminated by an administrator).
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether this error, or one it was raised from, says the database is away.
+
+    A new connection refused while PostgreSQL shuts down or starts up arrives wrapped
+    twice (SQLAlchemy's ``DBAPIError`` from its adapter's error from asyncpg's
+    ``CannotConnectNowError``), so the chain is followed, a few links at most."""
+    current: BaseException | None = error
+    for _ in range(6):
+        if current is None:
+            return False
+        if _is_disconnect(current):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _UNAVAILABLE_CLASSES:
+            return True
+        current = current.__cause__
+    return False
+
+
 class UnitOfWork:
     """An open transaction. Repositories run their SQL on it; none commits."""
 

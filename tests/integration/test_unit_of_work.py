@@ -2,6 +2,7 @@
 cancelled inside one (workers/uow.py)."""
 
 import asyncio
+import struct
 import uuid
 from collections.abc import AsyncIterator
 
@@ -188,3 +189,51 @@ async def test_a_failed_statement_error_names_no_parameter(db: Database) -> None
     assert "division by zero" in str(failed.value)
     assert secret not in str(failed.value)
     assert secret not in repr(failed.value)
+
+
+@pytest.fixture
+async def shutting_down_server() -> AsyncIterator[int]:
+    """A socket that answers every connection as PostgreSQL does while it shuts down or
+    starts up: an ErrorResponse with SQLSTATE 57P03 in place of authentication."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            length, code = struct.unpack("!ii", await reader.readexactly(8))
+            if code == _SSL_REQUEST:
+                writer.write(b"N")  # no TLS: the client goes on in plain text
+                length, code = struct.unpack("!ii", await reader.readexactly(8))
+            await reader.readexactly(length - 8)  # the startup parameters
+            fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is shutting down\0\0"
+            writer.write(b"E" + struct.pack("!i", 4 + len(fields)) + fields)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+_SSL_REQUEST = 80877103
+
+
+async def test_a_database_refusing_new_connections_while_it_restarts_is_transient(
+    settings: Settings, shutting_down_server: int
+) -> None:
+    """Found by the PostgreSQL-restart fault test: while the server shuts down, a new
+    connection is refused with 57P03, which SQLAlchemy raises as a bare ``DBAPIError``.
+    The caller must get 503 (retry later), not a redelivery ending in 500."""
+    url = f"postgresql://idp_app:idp_app@127.0.0.1:{shutting_down_server}/idp_test"
+    db = Database.connect(settings.model_copy(update={"database_url": url}))
+    try:
+        with pytest.raises(DBAPIError, match="shutting down") as in_transaction:
+            async with db.transaction(uuid.uuid4()) as uow:
+                await uow.fetchrow("SELECT 1")
+        assert _is_transient(in_transaction.value)
+        with pytest.raises(DBAPIError, match="shutting down") as alone:
+            await db.fetch_alone("SELECT 1")
+        assert _is_transient(alone.value)
+    finally:
+        await db.close()
