@@ -28,7 +28,12 @@ class ApiError(Exception):
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    return raw_json_response(orjson.dumps(data), status)
+
+
+def raw_json_response(body: bytes, status: int = 200) -> web.Response:
+    """A response whose body is already JSON."""
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 def error_response(error: ApiError, request_id: str) -> web.Response:

@@ -18,10 +18,10 @@ from contracts.errors import ErrorCode
 from edge.availability import WorkerPresence
 from edge.client_ip import ClientAddress
 from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
-from edge.errors import ApiError, error_response, json_response
+from edge.errors import ApiError, error_response, json_response, raw_json_response
 from edge.metrics import EdgeMetrics
 from edge.origins import UNSAFE_METHODS, OriginPolicy
-from edge.requester import Requester, RpcTimeout
+from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 from idp.security.authn import Authenticator, bearer_token
@@ -32,6 +32,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", object)
 TRACE = web.RequestKey("trace", TraceContext)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
+# How a worker encodes a success (workers/dispatch.py, ``_encode``: orjson, compact).
+_OK_PREFIX = b'{"ok":true,"data":'
+_OK_EMPTY = _OK_PREFIX + b"null}"
 
 
 class Gateway:
@@ -99,13 +102,23 @@ class Gateway:
                 retry_after=1,
             )
         try:
-            reply = await self.requester.call(
+            body = await self.requester.call_raw(
                 action.key, payload, headers=headers, message_id=message_id
             )
         except RpcTimeout:
             self._metrics.rpc_timeouts.labels(action.key).inc()
             raise
-        return self._response(request, route, reply)
+        if (
+            body.startswith(_OK_PREFIX)
+            and body != _OK_EMPTY
+            and route.status != 204
+            and action.key not in SESSION_RESULTS
+            and action.key not in SESSION_ENDS
+        ):
+            # A plain success: its data goes out as the worker encoded it, without
+            # decoding and encoding it again (54 us for a page of 50 users).
+            return raw_json_response(body[len(_OK_PREFIX) : -1], status=route.status)
+        return self._response(request, route, decode_reply(body))
 
     async def _authenticate(self, request: web.Request, action: Action) -> str:
         header_token = bearer_token(request.headers.get("Authorization"))

@@ -41,6 +41,17 @@ class RpcTimeout(Exception):
     """No reply within the budget: 504."""
 
 
+def decode_reply(body: bytes) -> dict[str, Any]:
+    """A reply envelope as a dict; a body that is not one is the broker side's fault."""
+    try:
+        reply = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RpcUnavailable("malformed reply") from None
+    if not isinstance(reply, dict):
+        raise RpcUnavailable("malformed reply")
+    return reply
+
+
 @dataclass(frozen=True, slots=True)
 class _Link:
     connection: AbstractConnection
@@ -51,7 +62,7 @@ class _Link:
 class Requester:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._link: _Link | None = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
@@ -99,12 +110,27 @@ class Requester:
         budget: float | None = None,
     ) -> dict[str, Any]:
         """Publish one request and wait for its reply envelope, within the budget."""
+        body = await self.call_raw(
+            routing_key, payload, headers=headers, message_id=message_id, budget=budget
+        )
+        return decode_reply(body)
+
+    async def call_raw(
+        self,
+        routing_key: str,
+        payload: dict[str, Any],
+        *,
+        headers: dict[str, str],
+        message_id: str | None = None,
+        budget: float | None = None,
+    ) -> bytes:
+        """``call``, with the reply envelope as the worker encoded it (not decoded yet)."""
         link = self._link
         if link is None:
             raise RpcUnavailable("message broker unavailable")
         budget = budget if budget is not None else self._settings.request_timeout_seconds
         correlation_id = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         try:
             message = aio_pika.Message(
@@ -158,10 +184,7 @@ class Requester:
         future = self._pending.get(message.correlation_id or "")
         if future is None or future.done():
             return  # late or unknown reply: dropped, never handed to another request
-        try:
-            future.set_result(orjson.loads(message.body))
-        except orjson.JSONDecodeError:
-            future.set_exception(RpcUnavailable("malformed reply"))
+        future.set_result(message.body)
 
     async def _connect(self) -> _Link:
         connection = await aio_pika.connect(self._settings.amqp_url, timeout=5)

@@ -141,3 +141,34 @@ async def test_broker_loss_fails_pending_calls_and_reconnects(requester: Request
     # Published on the new link (no consumer on idp.files here, so it times out).
     with pytest.raises(RpcTimeout):
         await requester.call("files.ping", {}, headers={}, budget=0.3)
+
+
+async def test_a_reply_that_is_not_an_envelope_is_unavailable_and_raw_calls_get_its_bytes(
+    requester: Requester, rpc_settings: Settings
+) -> None:
+    """The edge slices a success's data out of the reply's bytes (edge/gateway.py); the
+    bytes are the worker's, untouched, and anything but an envelope object is a 503."""
+    connection = await aio_pika.connect(rpc_settings.amqp_url)
+    channel = await connection.channel()
+    queue = await channel.get_queue(family_queue("users"))
+    await queue.purge()
+
+    async def answer(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                orjson.loads(message.body)["reply"].encode(), correlation_id=message.correlation_id
+            ),
+            routing_key=message.reply_to or "",
+        )
+        await message.ack()
+
+    await queue.consume(answer)
+    try:
+        envelope = '{"ok":true,"data":{"items":[],"next_cursor":null}}'
+        raw = await requester.call_raw("users.list", {"reply": envelope}, headers={})
+        assert raw == envelope.encode()
+        for broken in ("not json", "[1]", ""):
+            with pytest.raises(RpcUnavailable, match="malformed reply"):
+                await requester.call("users.list", {"reply": broken}, headers={})
+    finally:
+        await connection.close()
