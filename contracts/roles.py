@@ -11,11 +11,13 @@ from contracts.base import Empty, Request, View
 from contracts.paging import ResourceId
 from contracts.permissions import PERMISSIONS
 
-# Lower-case so that "Admin" and "admin" can never be two roles of one tenant.
+# Any printable name ("Editor", "Support agent", "billing:viewer"), without control
+# characters. Unique per tenant case-insensitively (migration 0011), so "Admin" and "admin"
+# can never be two roles of one tenant, nor a custom role shadow a built-in.
 RoleName = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=2, max_length=64, pattern=r"^[a-z][a-z0-9_.:-]*$"
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]

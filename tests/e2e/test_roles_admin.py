@@ -3,7 +3,7 @@
 import aiohttp
 
 from contracts.permissions import PERMISSIONS
-from tests.e2e.admin_support import call, create_user, custom_role, new_tenant
+from tests.e2e.admin_support import an_email, call, create_user, custom_role, new_tenant
 from tests.e2e.conftest import assert_error
 
 
@@ -44,7 +44,9 @@ async def test_custom_roles_are_validated(http: aiohttp.ClientSession) -> None:
     tenant = await new_tenant(http)
     for body in (
         {"name": "x-role", "permissions": ["users:read", "users:fly"]},
-        {"name": "Bad Name", "permissions": []},
+        {"name": "bell\u0007ringer", "permissions": []},
+        {"name": "   ", "permissions": []},
+        {"name": "x" * 65, "permissions": []},
         {"name": "x-role", "permissions": "users:read"},
         {"name": "x-role", "permissions": [], "builtin": True},
     ):
@@ -54,7 +56,7 @@ async def test_custom_roles_are_validated(http: aiohttp.ClientSession) -> None:
     role = await custom_role(http, tenant, ["users:read", "users:read", "audit:read"], name="ops")
     assert role["permissions"] == ["audit:read", "users:read"]
     assert role["builtin"] is False
-    for name in ("ops", "owner", "member"):
+    for name in ("ops", "OPS", "owner", "Member"):
         taken: dict[str, object] = {"name": name, "permissions": []}
         async with http.post("/v1/roles", json=taken, headers=tenant.owner.headers) as response:
             await assert_error(response, 409, "conflict")
@@ -65,6 +67,12 @@ async def test_custom_roles_are_validated(http: aiohttp.ClientSession) -> None:
         await assert_error(response, 409, "conflict")
     # The same name in another tenant is fine.
     await custom_role(http, await new_tenant(http), [], name="ops")
+    # Names are free text: what people call roles, kept as given, assignable by it.
+    for name in ("Editor", "Support agent", "Überprüfer"):
+        role = await custom_role(http, tenant, ["users:read"], name=name)
+        assert role["name"] == name
+    user = await create_user(http, tenant, "Support agent", email=an_email(), password=None)
+    assert user["role"] == "Support agent"
 
 
 async def test_a_role_in_use_cannot_be_deleted(http: aiohttp.ClientSession) -> None:

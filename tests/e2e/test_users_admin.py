@@ -171,17 +171,21 @@ async def test_nobody_grants_what_they_do_not_hold(http: aiohttp.ClientSession) 
     role = {"name": "almost-owner", "permissions": ["tenant:manage"]}
     status, _ = await call(http, "POST", "/v1/roles", admin, role)
     assert status == 403
-    # Nor touches someone who holds more than they do.
-    status, _ = await call(
-        http, "PATCH", f"/v1/users/{tenant.owner.id}", admin, {"status": "disabled"}
+    # Whoever asks, the last owner stays: 409, the answer SPEC 4.3 names for it.
+    owner_path = f"/v1/users/{tenant.owner.id}"
+    touches = (
+        ("PATCH", owner_path, {"status": "disabled"}),
+        ("PUT", owner_path + "/role", {"role": "member"}),
+        ("DELETE", owner_path, None),
     )
-    assert status == 403
-    status, _ = await call(
-        http, "PUT", f"/v1/users/{tenant.owner.id}/role", admin, {"role": "member"}
-    )
-    assert status == 403
-    status, _ = await call(http, "DELETE", f"/v1/users/{tenant.owner.id}", admin)
-    assert status == 403
+    for method, path, change in touches:
+        status, body = await call(http, method, path, admin, change)
+        assert (status, body["error"]["code"]) == (409, "conflict"), (method, body)
+    # With another owner, an admin still touches nobody who holds more than they do.
+    await person(http, tenant, "owner")
+    for method, path, change in touches:
+        status, body = await call(http, method, path, admin, change)
+        assert (status, body["error"]["code"]) == (403, "forbidden"), (method, body)
     # What they do hold, they may grant.
     status, body = await call(
         http, "PUT", f"/v1/users/{member['id']}/role", admin, {"role": "admin"}

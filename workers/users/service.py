@@ -148,9 +148,9 @@ class UsersService:
             if request.status is not None and request.status != target.view.status:
                 if target.view.status == "invited":
                     raise Conflict("the invitation is pending; delete the user to withdraw it")
-                require_outranks(actor.permissions, target.permissions)
                 if request.status == "disabled":
                     await self._keep_an_owner(uow, target)
+                require_outranks(actor.permissions, target.permissions)
                 changes["status"] = request.status
             if not changes:
                 return target.view
@@ -175,8 +175,8 @@ class UsersService:
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
             target = await self._lock(uow, target_id)
-            require_outranks(actor.permissions, target.permissions)
             await self._keep_an_owner(uow, target)
+            require_outranks(actor.permissions, target.permissions)
             await self._cut_off(uow, call, target, "user_deleted", now)
             await users.delete_user(uow, target_id)
             await self._record(
@@ -199,10 +199,11 @@ class UsersService:
             if role is None:
                 raise _unknown_role()
             require_grantable(actor.permissions, role.permissions)
+            if role.id != target.role_id:
+                await self._keep_an_owner(uow, target)
             require_outranks(actor.permissions, target.permissions)
             if role.id == target.role_id:
                 return target.view
-            await self._keep_an_owner(uow, target)
             await users.update_user(uow, target_id, self._clock(), role_id=role.id)
             await self._permissions.forget_user(caller.tid, target_id)
             view = await self._view(uow, target_id)
@@ -224,7 +225,10 @@ class UsersService:
         return record.view
 
     async def _keep_an_owner(self, uow: UnitOfWork, target: UserRecord) -> None:
-        """The last active owner cannot be demoted, disabled or deleted (SPEC 4.3)."""
+        """The last active owner cannot be demoted, disabled or deleted (SPEC 4.3).
+
+        Checked before who may touch the target (``require_outranks``): whoever asks,
+        the last owner's answer is 409, the one SPEC names."""
         if target.view.role != OWNER_ROLE or target.view.status != "active":
             return
         # Every change that can remove an owner locks the owner role first, so two owners
