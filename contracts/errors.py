@@ -15,7 +15,6 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     PAYLOAD_TOO_LARGE = "payload_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     HEADERS_TOO_LARGE = "headers_too_large"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal_error"
@@ -35,7 +34,6 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.CONFLICT: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.HEADERS_TOO_LARGE: 431,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Final, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from contracts.actions import action
 from contracts.base import Request, View
@@ -25,13 +25,21 @@ FileStatus = Literal["pending", "ready", "rejected"]
 Filename = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+
+
+def _media_type(value: object) -> object:
+    """``Image/PNG`` or ``text/plain; charset=utf-8`` name the type ``image/png`` or
+    ``text/plain``: case and parameters go (RFC 9110 8.3.1); the pattern checks the rest."""
+    if isinstance(value, str):
+        return value.split(";", 1)[0].strip().lower()
+    return value
+
+
 ContentType = Annotated[
     str,
+    BeforeValidator(_media_type),
     StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        max_length=127,
-        pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
+        max_length=127, pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"
     ),
 ]
 # A path id is any string: one that is not a UUID is simply not found (404), never a 400.

@@ -17,7 +17,6 @@ ERROR_STATUSES = {
     "404": "Not found, or belongs to another tenant",
     "409": "Uniqueness or state conflict",
     "413": "Body over the limit",
-    "415": "Declared content type not allowed",
     "431": "Request headers too large",
     "429": "Rate limited; see `Retry-After`",
     "503": "Broker or no worker available",

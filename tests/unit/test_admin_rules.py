@@ -58,8 +58,10 @@ def test_role_permissions_come_from_the_catalogue_sorted_once() -> None:
     assert role.permissions == ["audit:read", "users:read"]
     with pytest.raises(ValidationError, match="unknown permission"):
         CreateRoleRequest(name="ops", permissions=["users:fly"])
-    with pytest.raises(ValidationError):
-        UpdateRoleRequest(id="x", name="Has Spaces")
+    assert UpdateRoleRequest(id="x", name="  Has Spaces ").name == "Has Spaces"
+    for bad in ("", "   ", "tab\there", "x" * 65):
+        with pytest.raises(ValidationError):
+            UpdateRoleRequest(id="x", name=bad)
     assert UpdateRoleRequest(id="x").permissions is None
 
 

@@ -7,14 +7,13 @@ object and marks the row ``rejected``; the sweeper removes unfinished rows (and 
 object a late PUT left) after ``PENDING_UPLOAD_TTL``.
 """
 
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from contracts.envelope import FieldError
 from contracts.files import (
     CreatedFile,
     CreateFileRequest,
@@ -28,10 +27,10 @@ from idp.settings import Settings
 from workers.context import Call
 from workers.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, Unavailable
 from workers.files import repository as files
-from workers.files.errors import UnsupportedMediaType
 from workers.files.signatures import SNIFF_BYTES, matches
 from workers.files.storage import NOT_CONFIGURED, FileStorage, object_key
 from workers.journal import audit, emit
+from workers.pagination import decode_cursor, encode_cursor
 from workers.uow import Database
 
 log = logging.getLogger("idp.files")
@@ -44,23 +43,6 @@ def parse_file_id(value: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise NotFound("file not found") from None
-
-
-def encode_cursor(created_at: datetime, file_id: UUID) -> str:
-    raw = f"{created_at.isoformat()}|{file_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, file_id = raw.split("|", 1)
-        parsed = datetime.fromisoformat(created_at)
-        if parsed.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return parsed, UUID(file_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid; use next_cursor from a previous page") from None
 
 
 class FileService:
@@ -89,9 +71,10 @@ class FileService:
         """Record a pending file and sign a PUT bound to its declared type and size."""
         settings = self._settings
         if request.content_type not in settings.file_content_types:
-            raise UnsupportedMediaType(
-                f"content type {request.content_type} is not allowed; allowed: "
-                + ", ".join(settings.file_content_types)
+            allowed = ", ".join(settings.file_content_types)
+            raise InvalidRequest(
+                f"content type {request.content_type} is not allowed; allowed: {allowed}",
+                details=[FieldError(field="content_type", message=f"one of: {allowed}")],
             )
         if request.size > settings.max_file_bytes:
             raise PayloadTooLarge(f"a file may be at most {settings.max_file_bytes} bytes")
@@ -141,8 +124,10 @@ class FileService:
             return record.view  # completing twice is harmless
         stored = await self._storage.head(record.object_key)
         if stored is None:
-            raise InvalidRequest("nothing was uploaded for this file yet; PUT it, then complete")
-        problem = await self._problem(record, stored.size, stored.content_type)
+            # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
+            problem: str | None = "nothing was uploaded for this file"
+        else:
+            problem = await self._problem(record, stored.size, stored.content_type)
         now = self._clock()
         if problem is not None:
             async with self._db.transaction(tenant_id) as uow:
@@ -160,7 +145,7 @@ class FileService:
                         data={"reason": problem},
                     )
             raise InvalidRequest(
-                f"upload rejected: {problem}; the object was deleted", keeps_changes=True
+                f"upload rejected: {problem}; the file was deleted", keeps_changes=True
             )
         async with self._db.transaction(tenant_id) as uow:
             ready = await files.mark_ready(uow, file_id, now)
