@@ -76,7 +76,8 @@ class Upload(View):
 class CreateFileRequest(Request):
     filename: Filename
     content_type: ContentType
-    size: int = Field(ge=1)
+    # A JSON number only: "10" or true is a wrong type (400), not a size (SPEC 7).
+    size: int = Field(ge=1, strict=True)
 
 
 class CreatedFile(View):

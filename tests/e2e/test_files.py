@@ -181,6 +181,9 @@ async def test_oversize_and_disallowed_types_are_refused_before_any_upload(
         {"filename": "a.png", "content_type": "image/png", "size": 0},
         {"filename": "a.png", "content_type": "not a type", "size": 10},
         {"filename": "a.png", "content_type": "image/png", "size": "ten"},
+        {"filename": "a.png", "content_type": "image/png", "size": "10"},
+        {"filename": "a.png", "content_type": "image/png", "size": True},
+        {"filename": "a.png", "content_type": "image/png", "size": 10.5},
     ):
         async with http.post("/v1/files", json=bad, headers=bearer(token)) as response:
             await assert_error(response, 400, "invalid_request")

@@ -233,7 +233,8 @@ async def test_disabling_and_deleting_end_sessions_and_write_audit_and_events(
     updated = await events.wait_for("user.updated", tenant.id, changes=["status"])
     assert updated["data"]["user"]["id"] == member.id
     assert updated["data"]["user"]["status"] == "disabled"
-    await events.wait_for("session.revoked", tenant.id, reason="user_disabled")
+    revoked = await events.wait_for("session.revoked", tenant.id, reason="user_disabled")
+    assert revoked["data"]["user_id"] == member.id
     status, body = await call(http, "PATCH", path, tenant.owner, {"status": "active"})
     assert status == 200
     member = await login(http, tenant, member.user)

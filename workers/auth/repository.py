@@ -166,17 +166,17 @@ async def rotate_if_current(
 
 async def revoke(
     uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: str
-) -> list[UUID]:
-    """End the given sessions; returns those that were still live."""
+) -> list[tuple[UUID, UUID]]:
+    """End the given sessions; returns (session id, user id) of those that were live."""
     if not session_ids:
         return []
     result = await uow.connection.execute(
         update(sessions)
         .where(sessions.c.id.in_(session_ids), sessions.c.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason, grace_blob=None)
-        .returning(sessions.c.id)
+        .returning(sessions.c.id, sessions.c.user_id)
     )
-    return [row.id for row in result]
+    return [(row.id, row.user_id) for row in result]
 
 
 async def live_session_ids(uow: UnitOfWork, user_id: UUID) -> list[UUID]:

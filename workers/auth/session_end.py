@@ -30,11 +30,12 @@ class SessionEnder:
         now: datetime,
     ) -> list[UUID]:
         """End the given live sessions; returns those that were still live."""
-        ended = await sessions.revoke(uow, session_ids, now=now, reason=reason)
+        revoked = await sessions.revoke(uow, session_ids, now=now, reason=reason)
+        ended = [sid for sid, _ in revoked]
         # Revoke in Redis before the commit: if Redis fails, the transaction rolls back
         # and the caller learns it; tokens are never left valid after a "success".
         await self._revocations.revoke(ended)
-        for sid in ended:
+        for sid, user_id in revoked:
             audit(
                 uow,
                 call,
@@ -49,7 +50,7 @@ class SessionEnder:
                 uow,
                 tenant_id=tenant_id,
                 event_type="session.revoked",
-                data={"session_id": str(sid), "reason": reason},
+                data={"session_id": str(sid), "user_id": str(user_id), "reason": reason},
             )
         return ended
 
