@@ -6,6 +6,7 @@ from pydantic import Field
 
 from contracts.actions import action
 from contracts.base import (
+    ClaimedEmail,
     DisplayName,
     Email,
     Empty,
@@ -13,6 +14,7 @@ from contracts.base import (
     NewPassword,
     Request,
     Slug,
+    TenantRef,
     Token,
     View,
 )
@@ -32,8 +34,8 @@ class SignupRequest(Request):
 
 
 class LoginRequest(Request):
-    tenant: Slug
-    email: Email
+    tenant: TenantRef
+    email: ClaimedEmail
     password: GivenPassword
 
 

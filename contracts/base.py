@@ -48,6 +48,29 @@ Email = Annotated[
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+def _claimed_email(value: str) -> str:
+    """An address someone says is theirs (login, reset request): normalised like
+    ``Email`` when it is one; kept as given otherwise, since it then names no account and
+    gets the unknown account's answer (401, 202), not a 400 that says why (SPEC 4.3)."""
+    try:
+        return _email(value)
+    except ValueError:
+        return value.strip()
+
+
+ClaimedEmail = Annotated[
+    str,
+    Field(min_length=1, max_length=1024),
+    AfterValidator(_claimed_email),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 1024}),
+]
+# A tenant someone names at login or in a reset request: any slug-like text, lower-cased
+# (slugs are); one that cannot exist is simply unknown (401, 202), like one that does not.
+TenantRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=255)
+]
+
+
 _INT64 = range(-(2**63), 2**63)
 # Deeper than any legitimate body (tenant settings included). Without a bound, a body
 # nested ~1,000 levels (orjson parses up to 1,024) would exhaust the interpreter's

@@ -4,7 +4,16 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts.actions import action
-from contracts.base import Email, Empty, GivenPassword, NewPassword, Request, Slug, Token, View
+from contracts.base import (
+    ClaimedEmail,
+    Empty,
+    GivenPassword,
+    NewPassword,
+    Request,
+    TenantRef,
+    Token,
+    View,
+)
 from contracts.paging import ResourceId
 
 
@@ -41,8 +50,8 @@ class PasswordChange(Request):
 
 
 class PasswordResetRequest(Request):
-    tenant: Slug
-    email: Email
+    tenant: TenantRef
+    email: ClaimedEmail
 
 
 class PasswordResetConfirm(Request):

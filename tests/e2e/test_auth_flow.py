@@ -135,6 +135,10 @@ async def test_every_login_failure_is_the_same_401(http: aiohttp.ClientSession) 
         {"tenant": "no-such-tenant-xyz", "email": "owner@example.com", "password": PASSWORD},
         {"tenant": slug, "email": "nobody@example.com", "password": PASSWORD},
         {"tenant": slug, "email": "owner@example.com", "password": "wrong password!"},
+        # Names no slug or address could be: still just unknown, never a 400 that says so.
+        {"tenant": "No_Such_Tenant", "email": "owner@example.com", "password": PASSWORD},
+        {"tenant": slug, "email": "nobody@nowhere", "password": PASSWORD},
+        {"tenant": slug.upper(), "email": "owner@example.com", "password": "wrong password!"},
     ]
     messages = set()
     for body in attempts:

@@ -61,6 +61,8 @@ async def test_reset_is_always_accepted_and_its_token_ends_every_session(
         for body in (
             {"tenant": "no-such-tenant-here", "email": "owner@example.com"},
             {"tenant": slug, "email": "nobody@example.com"},
+            {"tenant": "No_Such_Tenant", "email": "owner@example.com"},
+            {"tenant": slug, "email": "not an address"},
             {"tenant": slug, "email": "OWNER@example.com"},
         ):
             async with http.post("/v1/auth/password-reset/request", json=body) as r:

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from contracts.auth import LoginRequest, SignupRequest
+from contracts.auth import LoginRequest, OwnerIn, SignupRequest
 from contracts.base import MAX_NESTING
 from contracts.catalog import ACTIONS, FAMILIES
 from contracts.envelope import error_reply
@@ -115,5 +115,9 @@ def test_addresses_are_normalised_and_test_domains_accepted(given: str, kept: st
     ["a@localhost", "a@printer.local", "no-at-sign", "John <a@b.com>", "a@b.com\r\nBcc: x@y.z"],
 )
 def test_undeliverable_or_malformed_addresses_are_refused(refused: str) -> None:
+    owner = {"email": refused, "password": "a long passphrase", "name": "Owner"}
     with pytest.raises(ValidationError, match="not a valid email address"):
-        LoginRequest.model_validate({"tenant": "acme", "email": refused, "password": "p"})
+        OwnerIn.model_validate(owner)
+    # Claimed at login they name no account: the unknown account's 401, not a 400.
+    login = LoginRequest.model_validate({"tenant": "No_Such", "email": refused, "password": "p"})
+    assert (login.tenant, login.email) == ("no_such", refused.strip())
