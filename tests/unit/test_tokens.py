@@ -107,7 +107,8 @@ def _none_alg(claims: dict[str, object]) -> str:
         ("wrong aud", _forge(_claims(aud="someone-else"))),
         ("wrong iss", _forge(_claims(iss="evil"))),
         ("missing jti", _forge(_claims(jti=None))),
-        ("short jti", _forge(_claims(jti="abc"))),
+        ("empty jti", _forge(_claims(jti=""))),
+        ("numeric jti", _forge(_claims(jti=12345))),
         ("missing exp", _forge(_claims(exp=None))),
         ("missing sub", _forge(_claims(sub=None))),
         ("not yet valid", _forge(_claims(nbf=int(time.time()) + 3600))),
@@ -130,6 +131,18 @@ def test_forged_or_malformed_access_tokens_are_refused(
     with pytest.raises(TokenError) as refused:
         TokenCodec(settings).verify_access(token)
     assert refused.value.code == ErrorCode.UNAUTHENTICATED, name
+
+
+def test_the_claims_spec_requires_are_enough(settings: Settings) -> None:
+    """SPEC 4.2 requires exp iat sub jti aud iss: a token another issuer of the same key
+    made without ``nbf`` or with a short ``jti`` is accepted, and its expiry still says so."""
+    now = int(time.time())
+    claims = TokenCodec(settings).verify_access(_forge(_claims(nbf=None, jti="abc")))
+    assert claims.jti == "abc"
+    expired = _forge(_claims(nbf=None, iat=now - 1000, exp=now - 100))
+    with pytest.raises(TokenError) as refused:
+        TokenCodec(settings).verify_access(expired)
+    assert refused.value.code == ErrorCode.TOKEN_EXPIRED
 
 
 def test_expired_token_says_so_beyond_the_leeway(settings: Settings) -> None:
