@@ -77,7 +77,16 @@ AUTH_REFRESH = action(
     authenticated=False,
     summary="Rotate a refresh token",
 )
+
+
+class LogoutRequest(Request):
+    """Logout ends the session of the access token. Bearer clients often send their
+    refresh token along (RFC 7009 style); it is accepted and not needed."""
+
+    refresh_token: Token | None = None
+
+
 AUTH_LOGOUT = action(
-    "auth.logout", Empty, None, authenticated=True, summary="End the current session"
+    "auth.logout", LogoutRequest, None, authenticated=True, summary="End the current session"
 )
 AUTH_ME = action("auth.me", Empty, Me, authenticated=True, read_only=True, summary="The caller")

@@ -4,6 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts.actions import action
+from contracts.auth import LogoutRequest
 from contracts.base import (
     ClaimedEmail,
     Empty,
@@ -64,7 +65,11 @@ class VerifyEmailConfirm(Request):
 
 
 AUTH_LOGOUT_ALL = action(
-    "auth.logout_all", Empty, None, authenticated=True, summary="End every session of the caller"
+    "auth.logout_all",
+    LogoutRequest,
+    None,
+    authenticated=True,
+    summary="End every session of the caller",
 )
 AUTH_SESSIONS_LIST = action(
     "auth.sessions_list",

@@ -49,4 +49,18 @@ def error_response(error: ApiError, request_id: str) -> web.Response:
     response = json_response({"error": body}, status=error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
+    if error.status == 401:
+        # RFC 9110 11.6.1: a 401 names its scheme; RFC 6750 3.1 says why a token failed.
+        challenge = 'Bearer realm="idp"'
+        if error.code in _TOKEN_REFUSED:
+            challenge += (
+                f', error="invalid_token", error_description="{_TOKEN_REFUSED[error.code]}"'
+            )
+        response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+_TOKEN_REFUSED = {
+    ErrorCode.TOKEN_EXPIRED: "the token expired",
+    ErrorCode.REFRESH_TOKEN_REUSED: "the refresh token was already used",
+}

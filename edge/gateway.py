@@ -182,25 +182,24 @@ class Gateway:
                 retry_after=error.get("retry_after"),
             )
             response = error_response(api_error, request[REQUEST_ID])
-            if key in SESSION_ENDS or (
-                key in SESSION_RESULTS
-                and api_error.status == 401
-                and request.cookies.get(self._cookies.refresh)
-            ):
-                clear_session_cookies(response, self.settings)
+            if key in SESSION_ENDS or (key in SESSION_RESULTS and api_error.status == 401):
+                self._clear_cookies_sent(request, response)
             return response
         data = reply.get("data")
         if route.status == 204 or data is None:
             # A body-less success: 202 (accepted, e.g. reset requests) or 204.
             response = web.Response(status=202 if route.status == 202 else 204)
             if key in SESSION_ENDS:
-                clear_session_cookies(response, self.settings)
+                self._clear_cookies_sent(request, response)
             return response
         if key in SESSION_RESULTS and isinstance(data, dict):
             if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
-                return json_response(data, status=route.status)
+                response = json_response(data, status=route.status)
+                response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens
+                return response
             body = {k: v for k, v in data.items() if k not in _TOKEN_FIELDS}
             response = json_response(body, status=route.status)
+            response.headers["Cache-Control"] = "no-store"
             set_session_cookies(
                 response,
                 self.settings,
@@ -211,6 +210,13 @@ class Gateway:
             )
             return response
         return json_response(data, status=route.status)
+
+    def _clear_cookies_sent(self, request: web.Request, response: web.StreamResponse) -> None:
+        """An ended or refused session clears the session cookies the client sent; a
+        bearer client that sent none gets no Set-Cookie (SPEC 4.1)."""
+        names = self._cookies
+        if request.cookies.get(names.access) or request.cookies.get(names.refresh):
+            clear_session_cookies(response, self.settings)
 
 
 def new_request_id(given: str | None) -> str:

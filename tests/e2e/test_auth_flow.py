@@ -225,3 +225,39 @@ async def test_other_sessions_survive_one_logout(http: aiohttp.ClientSession) ->
         assert r.status == 204
     async with http.get("/v1/auth/me", headers=bearer(second["access_token"])) as r:
         assert r.status == 200
+
+
+async def test_bearer_clients_get_no_cookies_and_standard_token_headers(
+    platform: Platform,
+) -> None:
+    """SPEC 4.1: bearer mode sets no cookie, logout included (a refresh token sent along
+    is accepted); token responses are not cached (RFC 6749 5.1); a 401 names its scheme
+    (RFC 9110 11.6.1, RFC 6750 3.1)."""
+    async with aiohttp.ClientSession(
+        base_url=platform.url, cookie_jar=aiohttp.DummyCookieJar()
+    ) as http:
+        result = await signup(http)
+        access, refresh = result["access_token"], result["refresh_token"]
+        body = {"refresh_token": refresh}
+        async with http.post(
+            "/v1/auth/refresh", json=body, headers={"X-Auth-Mode": "bearer"}
+        ) as response:
+            assert response.status == 200
+            assert response.headers["Cache-Control"] == "no-store"
+            assert "Set-Cookie" not in response.headers
+            rotated = await response.json()
+        async with http.post(
+            "/v1/auth/logout",
+            json={"refresh_token": rotated["refresh_token"]},
+            headers=bearer(access),
+        ) as response:
+            assert response.status == 204
+            assert "Set-Cookie" not in response.headers
+        async with http.get("/v1/auth/me", headers=bearer(access)) as response:
+            await assert_error(response, 401, "unauthenticated")
+            assert response.headers["WWW-Authenticate"].startswith('Bearer realm="idp"')
+        async with http.post(
+            "/v1/auth/refresh", json=body, headers={"X-Auth-Mode": "bearer"}
+        ) as response:
+            assert response.status == 401
+            assert "Set-Cookie" not in response.headers

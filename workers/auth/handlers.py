@@ -2,7 +2,14 @@
 
 from contracts import auth as actions
 from contracts import sessions
-from contracts.auth import LoginRequest, LoginResult, Me, RefreshRequest, SignupRequest
+from contracts.auth import (
+    LoginRequest,
+    LoginResult,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    SignupRequest,
+)
 from contracts.base import Empty
 from contracts.sessions import (
     PasswordChange,
@@ -40,7 +47,7 @@ async def refresh(request: RefreshRequest, call: Call, runtime: Runtime) -> Logi
 
 
 @router.handles(actions.AUTH_LOGOUT)
-async def logout(request: Empty, call: Call, runtime: Runtime) -> None:
+async def logout(request: LogoutRequest, call: Call, runtime: Runtime) -> None:
     """End the caller's session."""
     await runtime.auth.logout(call)
 
@@ -52,7 +59,7 @@ async def me(request: Empty, call: Call, runtime: Runtime) -> Me:
 
 
 @router.handles(sessions.AUTH_LOGOUT_ALL)
-async def logout_all(request: Empty, call: Call, runtime: Runtime) -> None:
+async def logout_all(request: LogoutRequest, call: Call, runtime: Runtime) -> None:
     """End every session of the caller."""
     await runtime.session_control.end_all_own(call)
 
