@@ -72,6 +72,7 @@ TenantRef = Annotated[
 
 
 _INT64 = range(-(2**63), 2**63)
+_FLOAT_BOUND = float(2**63)
 # Deeper than any legitimate body (tenant settings included). Without a bound, a body
 # nested ~1,000 levels (orjson parses up to 1,024) would exhaust the interpreter's
 # recursion limit somewhere downstream: a 500 instead of a 400 (SPEC 7).
@@ -91,6 +92,11 @@ def _reject_unstorable(value: Any) -> None:
         elif isinstance(item, int):
             if item not in _INT64:
                 raise ValueError("integers must fit in 64 bits")
+        elif isinstance(item, float):
+            # PostgreSQL's jsonb keeps 1e23 as the exact integer 10^23, which then comes
+            # back as an integer no JSON encoder here can write (a 500 otherwise).
+            if not -_FLOAT_BOUND < item < _FLOAT_BOUND:
+                raise ValueError("numbers must lie within ±2^63")
         elif isinstance(item, dict | list):
             if depth >= MAX_NESTING:
                 raise ValueError(f"values must not be nested more than {MAX_NESTING} levels")

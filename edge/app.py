@@ -16,6 +16,7 @@ from edge.errors import json_response
 from edge.gateway import Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware
+from edge.protocol import EdgeRunner
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp.preflight import check_amqp, check_redis
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def serve_edge(settings: Settings) -> None:
     await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
-    runner = web.AppRunner(
+    runner = EdgeRunner(
         create_app(settings),
         max_line_size=PARSER_LIMIT,
         max_field_size=PARSER_LIMIT,

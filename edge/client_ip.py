@@ -25,6 +25,10 @@ class ClientAddress:
         headers = request.headers.getall("X-Forwarded-For", [])
         hops = [hop.strip() for header in headers for hop in header.split(",")]
         for hop in reversed([h for h in hops if h]):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                return peer  # not an address one of our proxies would have written
             if not self._is_trusted(hop):
                 return hop
         return peer

@@ -5,6 +5,7 @@ and the CSRF rule, builds the contract, publishes it, and turns the reply envelo
 the response. No business logic lives here.
 """
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -66,12 +67,14 @@ class Gateway:
         headers = {
             "x-request-id": request[REQUEST_ID],
             "traceparent": request[TRACE].header,
-            "x-user-agent": request.headers.get("User-Agent", "")[:512],
+            "x-user-agent": _header_text(request.headers.get("User-Agent", ""))[:512],
         }
         if (ip := self._addresses.of(request)) is not None:
             headers["x-client-ip"] = ip
         if action.authenticated:
             headers["authorization"] = f"Bearer {await self._authenticate(request, action)}"
+        elif action.key in SESSION_RESULTS:
+            self._check_session_csrf(request)
         payload = await self._payload(request, route)
         if action.key in REFRESH_FROM_COOKIE and "refresh_token" not in payload:
             cookie = request.cookies.get(self._cookies.refresh)
@@ -91,8 +94,12 @@ class Gateway:
                 details=validation_details(exc),
             ) from None
         message_id = request.headers.get("Idempotency-Key")
-        if message_id is not None and not 0 < len(message_id) <= 200:
-            raise ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1 to 200 characters")
+        if message_id is not None and not _is_message_id(message_id):
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                "Idempotency-Key must be 1 to 200 bytes of printable UTF-8",
+                details=[{"field": "Idempotency-Key", "message": "1 to 200 bytes, printable"}],
+            )
         if not await self._presence.available(action.family):
             # Not published: no worker would take it before its budget ran out, and one
             # that came back later would apply what the caller was told had failed.
@@ -137,15 +144,38 @@ class Gateway:
         if request.method in UNSAFE_METHODS and not self._origins.is_same_site_request(request):
             raise ApiError(ErrorCode.CSRF_REJECTED, "cross-site request refused")
 
+    def _check_session_csrf(self, request: web.Request) -> None:
+        """Login CSRF: a page of another site must not log the browser into an account
+        of the attacker's choosing (a login or sign-up in cookie mode sets the cookies).
+        A browser always names the page's origin on a cross-site POST; clients that name
+        none (CLIs, servers) and bearer mode, which sets no cookie, are not concerned."""
+        if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
+            return
+        if "Origin" not in request.headers and "Referer" not in request.headers:
+            return
+        if not self._origins.is_same_site_request(request):
+            raise ApiError(ErrorCode.CSRF_REJECTED, "cross-site request refused")
+
     async def _payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
         payload: dict[str, Any] = {}
         if request.method in UNSAFE_METHODS and request.body_exists:
             if (request.content_length or 0) > self.settings.max_body_bytes:
                 raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large")
             try:
-                raw = await request.read()
+                # Bounded: a client that announces a body and stops sending it holds
+                # nothing open past the request budget (SPEC 7: never a hang).
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    raw = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large") from None
+            except TimeoutError:
+                raise ApiError(
+                    ErrorCode.INVALID_REQUEST, "the request body did not arrive in time"
+                ) from None
+            except web.RequestPayloadError:
+                # A body that is not what its headers say (a Content-Encoding that does not
+                # decode, a chunk that does not parse).
+                raise ApiError(ErrorCode.INVALID_REQUEST, "the request body is malformed") from None
             if raw.strip():
                 try:
                     decoded = orjson.loads(raw)
@@ -217,6 +247,22 @@ class Gateway:
         names = self._cookies
         if request.cookies.get(names.access) or request.cookies.get(names.refresh):
             clear_session_cookies(response, self.settings)
+
+
+def _header_text(value: str) -> str:
+    """A header as text an AMQP header can carry: aiohttp keeps bytes that are not UTF-8
+    as lone surrogates, which the broker client cannot encode (a 500 otherwise)."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_message_id(value: str) -> bool:
+    """An ``Idempotency-Key`` becomes the AMQP ``message_id``, a short string of at most
+    255 bytes: valid UTF-8, printable, and 200 bytes at most leave room to spare."""
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
+    return 0 < size <= 200 and value.isprintable()
 
 
 def new_request_id(given: str | None) -> str:

@@ -261,3 +261,19 @@ async def test_bearer_clients_get_no_cookies_and_standard_token_headers(
         ) as response:
             assert response.status == 401
             assert "Set-Cookie" not in response.headers
+
+
+async def test_a_cookie_login_from_another_site_is_refused(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """Login CSRF: a page of another site cannot log the browser into an account it
+    chose. Clients that name no origin, the edge's own pages and bearer mode still log in."""
+    tenant = await signup(http)
+    slug = tenant["tenant"]["slug"]
+    evil = {"Origin": "http://evil.example"}
+    async with await _login(http, slug, "owner@example.com", headers=evil) as r:
+        await assert_error(r, 403, "csrf_rejected")
+        assert "Set-Cookie" not in r.headers
+    for headers in ({}, {"Origin": platform.url}, {**evil, "X-Auth-Mode": "bearer"}):
+        async with await _login(http, slug, "owner@example.com", headers=headers) as r:
+            assert r.status == 200, (headers, await r.text())

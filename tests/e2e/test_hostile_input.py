@@ -1,5 +1,6 @@
 """Forged tokens and malformed requests: always a 4xx in the error shape, never a 500."""
 
+import asyncio
 import base64
 import io
 import os
@@ -12,7 +13,9 @@ import jwt
 import orjson
 import pytest
 
+from idp.settings import Settings
 from tests.e2e.conftest import assert_error, bearer, signup
+from tests.support.platform import Platform
 
 
 def _b64(data: object) -> str:
@@ -170,3 +173,111 @@ async def test_request_id_is_echoed_or_generated(http: aiohttp.ClientSession) ->
         assert response.headers["X-Request-ID"] == "trace-me-123"
     async with http.get("/healthz") as response:
         assert uuid.UUID(response.headers["X-Request-ID"])
+
+
+async def _raw(
+    platform: Platform, request: bytes, wait: float = 5.0
+) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (no client library cleans them up); the edge's answer."""
+    host, port = "127.0.0.1", platform.port
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        async with asyncio.timeout(wait):
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+    finally:
+        writer.close()
+    return status, headers, body
+
+
+def _request(method: str, path: str, *headers: bytes, body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", *headers]
+    if body:
+        lines.append(b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+async def test_requests_the_parser_refuses_get_the_error_shape_and_leak_no_token(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """SPEC 4 and 7: even what aiohttp's parser refuses (before any middleware) is a 4xx
+    in the error shape with a request id; SPEC 8: a token in such a request is neither
+    echoed nor logged."""
+    token = str((await signup(http))["access_token"]).encode()
+    login = b'{"tenant": "acme", "email": "a@example.com", "password": "p"}'
+    cases = [
+        _request("GET", "/v1/auth/me", b"Authorization: Bearer " + token + b"\x01"),
+        _request("POST", "/v1/auth/login", b"Content-Length: abc"),
+        _request("POST", "/v1/auth/login", b"Transfer-Encoding: chunked") + b"zz\r\n",
+        _request("GET", "/v1/auth/me", *(b"X-Pad-%d: x" % i for i in range(200))),
+        _request("GET", "/v1/auth/me", b"X-Long: " + b"a" * 70_000),
+        _request("POST", "/v1/auth/login", b"Content-Encoding: br", body=login),
+        b"BREW /v1/auth/me HTTP/9.9\r\n\r\n",
+    ]
+    for raw in cases:
+        status, headers, body = await _raw(platform, raw)
+        assert 400 <= status < 500, (raw[:60], status, body)
+        assert headers["content-type"].startswith("application/json"), body
+        error = orjson.loads(body)["error"]
+        assert error["code"] in {"invalid_request", "headers_too_large"}
+        assert error["request_id"] == headers["x-request-id"]
+        assert token not in body
+    logs = "".join(p.log_path.read_text(errors="replace") for p in platform.processes)
+    assert token.decode() not in logs
+
+
+async def test_odd_headers_and_bodies_are_4xx_never_500(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    owner = await signup(http)
+    token = str(owner["access_token"]).encode()
+    auth = b"Authorization: Bearer " + token
+    json_type = b"Content-Type: application/json"
+    login = b'{"tenant": "no-such-tenant", "email": "a@example.com", "password": "p"}'
+    expected = [
+        # Not UTF-8 in a header that crosses the broker: the login goes through.
+        (_request("POST", "/v1/auth/login", json_type, b"User-Agent: \xff\xfe", body=login), 401),
+        # An Idempotency-Key longer than an AMQP message id can be, or not UTF-8.
+        (
+            _request("GET", "/v1/users", auth, b"Idempotency-Key: " + "é".encode() * 200),
+            400,
+        ),
+        (_request("GET", "/v1/users", auth, b"Idempotency-Key: \xff\xfe"), 400),
+        # A body that does not decode as its Content-Encoding says.
+        (_request("POST", "/v1/auth/login", json_type, b"Content-Encoding: gzip", body=login), 400),
+        # A number jsonb would keep as an integer past 64 bits.
+        (
+            _request("PATCH", "/v1/tenant", auth, json_type, body=b'{"settings": {"big": 1e23}}'),
+            400,
+        ),
+    ]
+    for raw, status in expected:
+        got, headers, body = await _raw(platform, raw, wait=15)
+        assert got == status, (raw[:80], got, body)
+        assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
+
+
+async def test_a_body_that_never_arrives_is_answered_within_the_budget(
+    platform: Platform, settings: Settings
+) -> None:
+    """SPEC 7: never a hang. The body is announced and never sent in full."""
+    raw = (
+        _request(
+            "POST", "/v1/auth/login", b"Content-Type: application/json", b"Content-Length: 100"
+        )
+        + b'{"te'
+    )
+    started = time.monotonic()
+    status, _, body = await _raw(platform, raw, wait=settings.request_timeout_seconds + 5)
+    assert status == 400, body
+    assert "did not arrive" in orjson.loads(body)["error"]["message"]
+    assert time.monotonic() - started < settings.request_timeout_seconds + 3

@@ -74,6 +74,15 @@ def test_integers_beyond_64_bits_are_refused() -> None:
         )
 
 
+@pytest.mark.parametrize("number", [1e23, -1e308, 9.3e18, float(2**63)])
+def test_numbers_beyond_64_bits_are_refused_as_floats_too(number: float) -> None:
+    from contracts.users import UpdateTenantRequest
+
+    with pytest.raises(ValidationError, match="2\\^63"):
+        UpdateTenantRequest.model_validate({"settings": {"big": number}})
+    assert UpdateTenantRequest.model_validate({"settings": {"ok": 1.5e18, "tiny": 1e-300}})
+
+
 def test_the_relay_encodes_what_orjson_cannot() -> None:
     from workers.outbox_relay import _encode
 
