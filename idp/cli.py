@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "dev":
             from idp.dev import run_dev
 
-            run_dev(settings, workers=args.workers)
+            raise SystemExit(run_dev(settings, workers=args.workers))
         elif args.command == "bench":
             from pathlib import Path
 

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 from idp.bootstrap import migrate
+from idp.preflight import check_amqp, check_redis
 from idp.settings import Settings
 
 
@@ -37,9 +38,19 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: floa
     return False
 
 
-def run_dev(settings: Settings, workers: int) -> None:
-    """Run the whole platform in the foreground until Ctrl-C or SIGTERM."""
-    asyncio.run(migrate(settings))
+async def _prepare(settings: Settings) -> None:
+    # The broker and Redis first: one clear line (ServiceUnreachable) if either is away,
+    # rather than one error per child process.
+    await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
+    await migrate(settings)
+
+
+def run_dev(settings: Settings, workers: int) -> int:
+    """Run the whole platform in the foreground until Ctrl-C or SIGTERM.
+
+    Returns the exit status: 0 after a stop that was asked for, 1 when the platform did
+    not become ready or a process of it ended by itself."""
+    asyncio.run(_prepare(settings))
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = []
     if not settings.s3_endpoint_url:
@@ -65,6 +76,7 @@ def run_dev(settings: Settings, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    failed = False
     if _wait_ready(f"{base}/readyz", children):
         print(f"idp is ready: edge {base}  (readyz 200)", flush=True)
         if "S3_ENDPOINT_URL" in env:
@@ -72,9 +84,12 @@ def run_dev(settings: Settings, workers: int) -> None:
         print("Ctrl-C stops everything.", flush=True)
     elif not stopping:
         print("idp: the platform did not become ready; see the logs above", file=sys.stderr)
-        stopping = True
+        stopping = failed = True
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.5)
+    if not stopping:
+        print("idp: a process of the platform ended; stopping the rest", file=sys.stderr)
+        failed = True
     for child in reversed(children):
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -83,3 +98,4 @@ def run_dev(settings: Settings, workers: int) -> None:
             child.wait(20)
         except subprocess.TimeoutExpired:
             child.kill()
+    return 1 if failed else 0

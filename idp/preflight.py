@@ -1,5 +1,6 @@
 """Reachability checks that turn a dead service into one clear line (SPEC 2)."""
 
+import logging
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -58,8 +59,15 @@ async def check_redis(url: str) -> None:
 
 
 async def check_amqp(url: str) -> None:
+    # aiormq logs its own error line for a refused connection; the one line said here
+    # (ServiceUnreachable) is the whole story.
+    quiet = logging.getLogger("aiormq.connection")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         conn = await aio_pika.connect(url, timeout=CONNECT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - aiormq raises many unrelated types
         raise ServiceUnreachable("RabbitMQ", url, _reason(exc)) from None
+    finally:
+        quiet.setLevel(level)
     await conn.close()

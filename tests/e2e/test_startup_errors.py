@@ -1,0 +1,60 @@
+"""SPEC 2: a service that cannot be reached gives one clear line naming the URL and how
+to start it, never a traceback, and a non-zero exit, from every command that needs it."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from idp.settings import Settings
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# What each command connects to: the edge never to PostgreSQL (SPEC 1), migrations only
+# to it.
+NEEDS = [
+    *(
+        (command, service)
+        for command in ("worker", "dev")
+        for service in ("RabbitMQ", "Redis", "PostgreSQL")
+    ),
+    ("edge", "RabbitMQ"),
+    ("edge", "Redis"),
+    ("migrate", "PostgreSQL"),
+]
+
+
+@pytest.mark.parametrize(("command", "service"), NEEDS)
+def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, service: str) -> None:
+    port = _dead_port()
+    dead = {
+        "RabbitMQ": {"AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/"},
+        "Redis": {"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+        "PostgreSQL": {
+            "DATABASE_URL": f"postgresql://idp_app:idp_app@127.0.0.1:{port}/idp_test",
+            "DATABASE_OWNER_URL": f"postgresql://idp_owner:idp_owner@127.0.0.1:{port}/idp_test",
+        },
+    }[service]
+    env = {**os.environ, **dead, "LOG_LEVEL": "INFO", "EDGE_PORT": str(_dead_port())}
+    done = subprocess.run(
+        [sys.executable, "-m", "idp", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 3, output
+    assert len(output) == 1, output
+    (line,) = output
+    assert line.startswith(f"idp: {service} is not reachable at "), line
+    assert f"127.0.0.1:{port}" in line
+    assert "Traceback" not in line
