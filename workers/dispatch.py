@@ -73,10 +73,19 @@ def _is_transient(exc: BaseException) -> bool:
     return database_unavailable(exc)
 
 
+def action_key(router: FamilyRouter, message: AbstractIncomingMessage) -> str:
+    """The action a message asks for: its routing key, which is what brought it to this
+    queue (SPEC 5); its ``type`` when the routing key names none (a message published to
+    the queue by name on the default exchange)."""
+    if message.routing_key in router.routes:
+        return message.routing_key
+    return message.type or message.routing_key or ""
+
+
 async def _run(
     router: FamilyRouter, runtime: Runtime, message: AbstractIncomingMessage, call: Call
 ) -> tuple[ReplyOk | ReplyError, Call]:
-    key = message.type or message.routing_key or ""
+    key = action_key(router, message)
     route = router.routes.get(key)
     if route is None:
         return error_reply(ErrorCode.NOT_FOUND, f"unknown action {key!r}"), call
@@ -216,7 +225,7 @@ async def dispatch(
         await message.reject(requeue=False)  # to idp.dead, with the caller already answered
     else:
         await message.ack()
-    key = message.type or message.routing_key or ""
+    key = action_key(router, message)
     elapsed = time.perf_counter() - started
     if key in router.routes:  # unknown keys would let a publisher grow the label set
         metrics.messages.labels(key, str(status)).inc()

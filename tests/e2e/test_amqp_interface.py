@@ -49,7 +49,7 @@ async def test_workers_verify_the_token_themselves(
 
 
 async def test_invalid_requests_get_an_error_reply_with_details(amqp: Requester) -> None:
-    reply = await amqp.call("auth.login", {"tenant": "x", "email": 3}, headers={})
+    reply = await amqp.call("auth.login", {"tenant": 5, "email": 3}, headers={})
     assert reply["ok"] is False
     assert reply["error"]["code"] == "invalid_request"
     assert reply["error"]["status"] == 400
@@ -98,3 +98,38 @@ async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractInco
             return message
         await asyncio.sleep(0.05)
     raise AssertionError("no reply within 5 s")
+
+
+async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
+    settings: Settings, platform: Platform
+) -> None:
+    """SPEC 5: ``type`` is the routing key. When a publisher sets them apart, the routing
+    key (what brought the message to the queue) wins; ``type`` names the action only for a
+    message published to the queue by name."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        exchange = await channel.get_exchange(EXCHANGE_RPC)
+        login = {"tenant": "no-such-tenant", "email": "a@example.com", "password": "pw"}
+        answers = []
+        for target, routing_key, kind in (
+            (exchange, "auth.login", "auth.refresh"),
+            (channel.default_exchange, "idp.auth", "auth.login"),
+        ):
+            correlation_id = uuid.uuid4().hex
+            await target.publish(
+                aio_pika.Message(
+                    orjson.dumps(login),
+                    correlation_id=correlation_id,
+                    reply_to=replies.name,
+                    type=kind,
+                    message_id=correlation_id,
+                ),
+                routing_key=routing_key,
+            )
+            message = await _first(replies)
+            assert message.correlation_id == correlation_id
+            answers.append(orjson.loads(message.body)["error"]["code"])
+    # Both were logins (an unknown tenant), not a refresh without a token (400).
+    assert answers == ["invalid_credentials", "invalid_credentials"]
