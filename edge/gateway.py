@@ -31,6 +31,8 @@ from idp.tracing import TraceContext
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", object)
+# The tenant and user a login, sign-up or refresh turned out to be, for the log line.
+SUBJECT = web.RequestKey("subject", tuple)
 TRACE = web.RequestKey("trace", TraceContext)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
 # How a worker encodes a success (workers/dispatch.py, ``_encode``: orjson, compact).
@@ -223,6 +225,7 @@ class Gateway:
                 self._clear_cookies_sent(request, response)
             return response
         if key in SESSION_RESULTS and isinstance(data, dict):
+            request[SUBJECT] = (data["tenant"]["id"], data["user"]["id"])
             if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
                 response = json_response(data, status=route.status)
                 response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from contracts.errors import ErrorCode
 from edge.errors import ApiError, error_response
-from edge.gateway import PRINCIPAL, REQUEST_ID, TRACE, Gateway, new_request_id
+from edge.gateway import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE, Gateway, new_request_id
 from edge.metrics import EdgeMetrics
 from edge.requester import RpcTimeout, RpcUnavailable
 from idp.security.revocation import RevocationUnavailable
@@ -93,7 +93,10 @@ def build_middleware(
         elapsed = time.perf_counter() - started
         metrics.observe(route, request.method, response.status, elapsed)
         principal = request.get(PRINCIPAL)
-        claims = principal if isinstance(principal, AccessClaims) else None
+        if isinstance(principal, AccessClaims):
+            tenant, user = str(principal.tid), str(principal.sub)
+        else:
+            tenant, user = request.get(SUBJECT, (None, None))
         log.info(
             "request",
             extra={
@@ -102,8 +105,8 @@ def build_middleware(
                 "route": route,
                 "trace_id": trace.trace_id,
                 "status": response.status,
-                "tenant": str(claims.tid) if claims else None,
-                "user": str(claims.sub) if claims else None,
+                "tenant": tenant,
+                "user": user,
                 "duration_ms": round(elapsed * 1000, 2),
             },
         )

@@ -21,6 +21,9 @@ class Call:
     message_id: str | None
     client: Client
     principal: AccessClaims | None = None
+    # Who a public action turned out to be about (a login's user and tenant), for the
+    # message's log line (SPEC 8); None while unknown.
+    subject: tuple[UUID, UUID] | None = None
 
     @property
     def caller(self) -> AccessClaims:

@@ -10,6 +10,7 @@ times; on the last delivery the caller gets ``internal_error`` and the message g
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp.security.authn import bearer_token
@@ -111,6 +113,8 @@ async def _run(
         if action.replayable and call.message_id and call.principal is not None:
             return await _apply_once(runtime, action.key, handler, request, raw, call), call
         result = await handler(request, call, runtime)
+        if isinstance(result, LoginResult):
+            call = replace(call, subject=(result.tenant.id, result.user.id))
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
     except ValidationError as exc:
@@ -231,14 +235,15 @@ async def dispatch(
         metrics.messages.labels(key, str(status)).inc()
         metrics.latency.labels(key, str(status)).observe(elapsed)
     principal = call.principal
+    tenant, user = (principal.tid, principal.sub) if principal else call.subject or (None, None)
     log.info(
         "message",
         extra={
             "request_id": call.request_id,
             "trace_id": trace.trace_id,
             "routing_key": key,
-            "tenant": str(principal.tid) if principal else None,
-            "user": str(principal.sub) if principal else None,
+            "tenant": str(tenant) if tenant else None,
+            "user": str(user) if user else None,
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),
         },

@@ -81,13 +81,19 @@ async def test_request_id_and_trace_cross_the_broker_and_no_secret_is_logged(
     }
     async with http.get("/v1/auth/me", headers=headers) as response:
         assert response.status == 200
+    refresh_id = f"req-{secrets.token_hex(8)}"
     async with http.post(
         "/v1/auth/refresh",
         json={"refresh_token": owner["refresh_token"]},
-        headers={"X-Auth-Mode": "bearer"},
+        headers={"X-Auth-Mode": "bearer", "X-Request-ID": refresh_id},
     ) as response:
         rotated = await response.json()
     lines = _log_lines(platform)
+    # A public action's lines name whom it turned out to be about (SPEC 8).
+    refresh_lines = [line for line in lines if line.get("request_id") == refresh_id]
+    assert {line["logger"] for line in refresh_lines} == {"idp.edge", "idp.worker"}
+    for line in refresh_lines:
+        assert (line["tenant"], line["user"]) == (owner["tenant"]["id"], owner["user"]["id"])
     ours = [line for line in lines if line.get("request_id") == request_id]
     assert {line["logger"] for line in ours} == {"idp.edge", "idp.worker"}
     assert all(line.get("trace_id") == trace_id for line in ours)

@@ -7,9 +7,10 @@ from urllib.parse import unquote
 import pytest
 
 from workers.errors import InvalidRequest, NotFound
-from workers.files.service import decode_cursor, encode_cursor, parse_file_id
+from workers.files.service import parse_file_id
 from workers.files.signatures import matches
 from workers.files.storage import content_disposition, object_key
+from workers.pagination import decode_cursor, encode_cursor
 
 SAMPLES = {
     "image/png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
@@ -67,8 +68,10 @@ def test_cursors_round_trip_and_garbage_is_invalid() -> None:
     at, file_id = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid.uuid4()
     assert decode_cursor(encode_cursor(at, file_id)) == (at, file_id)
     for bad in ("", "!!", "bm90IGEgY3Vyc29y", encode_cursor(at, file_id)[:-3]):
-        with pytest.raises(InvalidRequest):
+        with pytest.raises(InvalidRequest) as refused:
             decode_cursor(bad)
+        assert refused.value.details is not None  # the files list names the field too
+        assert [d.field for d in refused.value.details] == ["cursor"]
 
 
 def test_a_path_id_that_is_not_a_uuid_is_not_found() -> None:
