@@ -13,7 +13,7 @@ from contracts.actions import family_queue
 from contracts.catalog import FAMILIES, PING
 from edge.api_docs import add_api_docs
 from edge.errors import json_response
-from edge.gateway import Gateway
+from edge.gateway import REQUEST_ID, Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware
 from edge.protocol import EdgeRunner
@@ -71,7 +71,10 @@ async def readyz(request: web.Request) -> web.Response:
     async def ping(family: str) -> bool:
         try:
             reply = await gateway.requester.call(
-                PING[family].key, {}, headers={}, budget=settings.readiness_timeout_seconds
+                PING[family].key,
+                {},
+                headers={"x-request-id": request[REQUEST_ID]},
+                budget=settings.readiness_timeout_seconds,
             )
         except (RpcUnavailable, RpcTimeout):
             return False

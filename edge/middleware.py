@@ -76,6 +76,8 @@ def build_middleware(
         except Exception as exc:  # noqa: BLE001 - every error becomes the error shape
             try:
                 response = error_response(_as_api_error(exc), request_id)
+                if isinstance(exc, web.HTTPMethodNotAllowed):
+                    response.headers["Allow"] = exc.headers.get("Allow", "")  # RFC 9110 15.5.6
             except Exception:
                 log.exception("unhandled error", extra={"request_id": request_id})
                 response = error_response(

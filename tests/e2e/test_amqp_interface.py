@@ -111,7 +111,9 @@ async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
         channel = await connection.channel()
         replies = await channel.declare_queue(exclusive=True)
         exchange = await channel.get_exchange(EXCHANGE_RPC)
-        login = {"tenant": "no-such-tenant", "email": "a@example.com", "password": "pw"}
+        # An address of its own: failures on a shared one would soon be rate limited.
+        email = f"routing-{uuid.uuid4().hex[:8]}@example.com"
+        login = {"tenant": "no-such-tenant", "email": email, "password": "pw"}
         answers = []
         for target, routing_key, kind in (
             (exchange, "auth.login", "auth.refresh"),
