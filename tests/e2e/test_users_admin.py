@@ -213,6 +213,10 @@ async def test_self_may_read_and_rename_itself_without_users_permissions(
     assert body["name"] == "New Name"
     status, _ = await call(http, "PATCH", f"/v1/users/{me.id}", me, {"status": "disabled"})
     assert status == 403
+    # A profile form that sends the unchanged status along is still just a rename.
+    change = {"name": "Newer Name", "status": "active"}
+    status, body = await call(http, "PATCH", f"/v1/users/{me.id}", me, change)
+    assert (status, body["name"]) == (200, "Newer Name")
     status, _ = await call(http, "GET", f"/v1/users/{other['id']}", me)
     assert status == 403
     status, _ = await call(http, "PATCH", f"/v1/users/{other['id']}", me, {"name": "x"})

@@ -136,8 +136,8 @@ class UsersService:
         caller = call.caller
         target_id = parse_id(request.id, "user")
         actor = await self._permissions.current(caller)
-        renaming_self = target_id == caller.sub and request.status is None
-        if not renaming_self and "users:write" not in actor.permissions:
+        may_write = "users:write" in actor.permissions
+        if target_id != caller.sub and not may_write:
             raise Forbidden("permission denied")
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
@@ -146,6 +146,10 @@ class UsersService:
             if request.name is not None and request.name != target.view.name:
                 changes["name"] = request.name
             if request.status is not None and request.status != target.view.status:
+                # Self may change its own name only; a form that sends the unchanged
+                # status along is still just a rename.
+                if not may_write:
+                    raise Forbidden("permission denied")
                 if target.view.status == "invited":
                     raise Conflict("the invitation is pending; delete the user to withdraw it")
                 if request.status == "disabled":
