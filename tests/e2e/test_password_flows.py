@@ -155,3 +155,27 @@ async def test_unknown_email_login_takes_about_as_long_as_a_wrong_password(
             unknown.append(await timed(slug, f"ghost-{round_}-{uuid.uuid4().hex[:6]}@example.com"))
     median_known, median_unknown = statistics.median(known), statistics.median(unknown)
     assert abs(median_unknown - median_known) <= 0.2 * median_known, (median_known, median_unknown)
+
+
+async def test_a_reset_request_sent_again_with_the_same_key_sends_one_token(
+    http: aiohttp.ClientSession,
+) -> None:
+    """SPEC 5: a re-sent message with the same id is not applied twice; over HTTP the id
+    is the Idempotency-Key. Every answer is still 202 (SPEC 4.3: always 202)."""
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    body = {"tenant": slug, "email": "owner@example.com"}
+    key, other = uuid.uuid4().hex, uuid.uuid4().hex
+    sends = [
+        ({"Idempotency-Key": key}, body),
+        ({"Idempotency-Key": key}, body),
+        ({"Idempotency-Key": key}, {**body, "email": "OWNER@example.com"}),  # another body
+        ({"Idempotency-Key": other}, body),
+    ]
+    for headers, sent in sends:
+        async with http.post("/v1/auth/password-reset/request", json=sent, headers=headers) as r:
+            assert r.status == 202
+    params = {"action": "auth.password_reset_requested"}
+    async with http.get("/v1/audit", params=params, headers=bearer(owner["access_token"])) as r:
+        entries = (await r.json())["items"]
+    assert [e["target_id"] for e in entries] == [owner["user"]["id"]] * 2

@@ -8,12 +8,14 @@ from uuid import UUID
 
 from contracts.envelope import FieldError
 from contracts.sessions import (
+    AUTH_PASSWORD_RESET_REQUEST,
     PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
     VerifyEmailConfirm,
 )
 from idp.security.passwords import PasswordHasher
+from workers import idempotency
 from workers.auth import one_time_tokens
 from workers.auth import repository as credentials
 from workers.auth.one_time_tokens import Purpose
@@ -21,7 +23,7 @@ from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
 from workers.context import Call
-from workers.errors import InvalidCredentials, InvalidRequest, Unauthenticated
+from workers.errors import Conflict, InvalidCredentials, InvalidRequest, Unauthenticated
 from workers.journal import audit, emit
 from workers.uow import Database, UnitOfWork
 from workers.users import repository as users
@@ -100,9 +102,35 @@ class PasswordFlows:
             if tenant_id is not None:
                 await uow.bind_tenant(tenant_id)
                 user = await users.user_by_email(uow, str(request.email))
-                if user is not None and user.view.status in ("active", "invited"):
+                if (
+                    user is not None
+                    and user.view.status in ("active", "invited")
+                    and await self._first_time(uow, user, request, call)
+                ):
                     await self._send_token(uow, call, user, "password_reset", RESET_TOKEN_TTL, now)
         await asyncio.sleep(max(0.0, RESET_REQUEST_FLOOR_SECONDS - (time.monotonic() - started)))
+
+    @staticmethod
+    async def _first_time(
+        uow: UnitOfWork, user: UserRecord, request: PasswordResetRequest, call: Call
+    ) -> bool:
+        """SPEC 5: a re-sent reset request (same message id) sends no second token. It is
+        claimed for the account in this transaction, as authenticated writes are; a key
+        reused for another request is likewise not applied (and still answered 202)."""
+        if call.message_id is None:
+            return True
+        key = AUTH_PASSWORD_RESET_REQUEST.key
+        try:
+            replay = await idempotency.claim(
+                uow,
+                user_id=user.view.id,
+                message_id=call.message_id,
+                routing_key=key,
+                digest=idempotency.request_hash(key, request.model_dump(mode="json")),
+            )
+        except Conflict:
+            return False
+        return replay is None
 
     async def confirm_reset(self, request: PasswordResetConfirm, call: Call) -> None:
         """Set the password with a reset or invitation token; end every session."""
