@@ -1,9 +1,8 @@
-"""``/openapi.json`` and ``/docs`` (Swagger UI served from its PyPI package, no CDN)."""
+"""``/openapi.json`` and ``/docs`` (Swagger UI 5, which renders OpenAPI 3.1, served from
+the ``openapi-ui-bundles`` package: no CDN)."""
 
-from pathlib import Path
-
-import swagger_ui_bundle
 from aiohttp import web
+from openapi_ui_bundles import swagger_ui
 
 from edge.cookies import cookie_names
 from edge.errors import json_response
@@ -35,4 +34,4 @@ def add_api_docs(app: web.Application, routes: tuple[HttpRoute, ...], settings: 
 
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
-    app.router.add_static("/docs/static", Path(swagger_ui_bundle.swagger_ui_path))
+    app.router.add_static("/docs/static", swagger_ui.static_path)
