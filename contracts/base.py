@@ -21,7 +21,14 @@ Slug = Annotated[
     str,
     StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])$"),
 ]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A person's or a tenant's name: shown in lists, mails and logs, so one line of text
+# without control characters.
+DisplayName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 MAX_EMAIL_CHARS = 254
 
 

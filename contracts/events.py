@@ -25,6 +25,8 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "auth.email_verification_requested",
     "file.uploaded",
     "file.deleted",
+    # Beyond SPEC 5's list: a tenant renamed or its settings changed (docs/rbac.md).
+    "tenant.updated",
 )
 
 

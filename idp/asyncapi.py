@@ -64,14 +64,17 @@ def build_asyncapi(amqp_host: str = "localhost:5672") -> dict[str, Any]:
         }
         channels[name] = {
             "address": key,
+            "description": f"Routed by {EXCHANGE_RPC} to queue {family_queue(action.family)}.",
             "messages": {"request": {"$ref": f"#/components/messages/{name}_request"}},
             "bindings": {
+                # The AMQP binding schema allows "queue" only with "is": "queue"; the
+                # queue a routing key lands on is named in the description and x-queue.
                 "amqp": {
                     "is": "routingKey",
                     "exchange": {"name": EXCHANGE_RPC, "type": "direct", "durable": True},
-                    "queue": {"name": family_queue(action.family), "durable": True},
                 }
             },
+            "x-queue": family_queue(action.family),
         }
         operations[name] = {
             "action": "receive",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.events import EVENT_TYPES
 from workers.context import Call
 from workers.uow import UnitOfWork
 
@@ -43,7 +44,10 @@ def audit(
 
 def emit(uow: UnitOfWork, *, tenant_id: UUID, event_type: str, data: dict[str, Any]) -> None:
     """Queue a domain event; it is written with the transaction's commit and the relay
-    publishes it to ``idp.events`` after that."""
+    publishes it to ``idp.events`` after that. Only the contract's types go out, so the
+    AsyncAPI document lists every event a consumer can see."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"{event_type!r} is not in contracts.events.EVENT_TYPES")
     event_id = uuid.uuid4()
     body = {
         "id": str(event_id),

@@ -132,6 +132,14 @@ async def test_email_verification_request_and_confirm(
         assert (await r.json())["user"]["email_verified"] is True
     async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:
         await assert_error(r, 400, "invalid_request")
+    # SPEC 4.3: the request emits the event, also for an address verified already.
+    async with event_tap(settings.amqp_url, "auth.email_verification_requested") as events:
+        async with http.post("/v1/auth/verify-email/request", headers=me) as r:
+            assert r.status == 202
+        again = await events.wait_for(
+            "auth.email_verification_requested", user_id=owner["user"]["id"]
+        )
+    assert again["data"]["token"] != token
 
 
 async def test_unknown_email_login_takes_about_as_long_as_a_wrong_password(

@@ -1,10 +1,14 @@
 """The AsyncAPI and OpenAPI documents are derived from contracts/ and stay complete."""
 
+import gzip
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import jsonschema
+import pytest
 
 from contracts.catalog import ACTIONS
 from contracts.events import EVENT_TYPES
@@ -41,6 +45,15 @@ def test_asyncapi_lists_every_routing_key_and_event_type() -> None:
         assert _resolves(document, ref), ref
 
 
+def test_asyncapi_is_valid_against_the_official_schema() -> None:
+    """The AsyncAPI Initiative's own JSON Schema of 3.0.0, bindings included (tests/data):
+    it refused an AMQP channel binding naming a queue with ``"is": "routingKey"``."""
+    schema_file = Path(__file__).parent.parent / "data" / "asyncapi-3.0.0.schema.json.gz"
+    schema = json.loads(gzip.decompress(schema_file.read_bytes()))
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(build_asyncapi()))
+    assert not errors, [e.message[:200] for e in errors[:3]]
+
+
 def test_openapi_references_all_resolve() -> None:
     document = build_openapi(ROUTES, "__Host-idp_access")
     for ref in _refs(document):
@@ -59,3 +72,25 @@ def test_idp_asyncapi_writes_the_document(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(target.read_text())["asyncapi"] == "3.0.0"
+
+
+def test_only_the_contracts_event_types_can_be_emitted() -> None:
+    """Every event a consumer can see is in contracts.events, hence in the AsyncAPI
+    document: emitting any other type fails before anything is queued."""
+    from uuid import uuid4
+
+    from workers.journal import emit
+
+    class Journal:
+        def __init__(self) -> None:
+            self.events: list[Any] = []
+
+        def journal_event(self, event: Any) -> None:
+            self.events.append(event)
+
+    journal = Journal()
+    emit(journal, tenant_id=uuid4(), event_type="tenant.updated", data={})  # type: ignore[arg-type]
+    assert len(journal.events) == 1
+    with pytest.raises(ValueError, match=r"user\.teleported"):
+        emit(journal, tenant_id=uuid4(), event_type="user.teleported", data={})  # type: ignore[arg-type]
+    assert len(journal.events) == 1

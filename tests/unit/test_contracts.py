@@ -130,3 +130,12 @@ def test_undeliverable_or_malformed_addresses_are_refused(refused: str) -> None:
     # Claimed at login they name no account: the unknown account's 401, not a 400.
     login = LoginRequest.model_validate({"tenant": "No_Such", "email": refused, "password": "p"})
     assert (login.tenant, login.email) == ("no_such", refused.strip())
+
+
+@pytest.mark.parametrize("name", ["line\nbreak", "tab\tname", "bell\u0007", "   "])
+def test_names_are_one_line_of_text(name: str) -> None:
+    owner = {"email": "a@example.com", "password": "a long passphrase", "name": name}
+    with pytest.raises(ValidationError):
+        OwnerIn.model_validate(owner)
+    with pytest.raises(ValidationError):
+        SignupRequest.model_validate({"slug": "acme", "name": name, "owner": OWNER})

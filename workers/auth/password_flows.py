@@ -172,16 +172,15 @@ class PasswordFlows:
             await self._announce_user_updated(uow, user.view.id)
 
     async def request_verification(self, call: Call) -> None:
-        """Send a verification token unless the address is already verified."""
+        """Send a verification token (SPEC 4.3: 202, and the event goes out), also for an
+        address already verified: confirming it again changes nothing, and a client
+        that asks gets the mail it expects."""
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
             user = await users.user_by_id(uow, caller.sub)
             if user is None:
                 raise Unauthenticated("account no longer exists")
-            if not user.view.email_verified:
-                await self._send_token(
-                    uow, call, user, "verify_email", VERIFY_TOKEN_TTL, self._clock()
-                )
+            await self._send_token(uow, call, user, "verify_email", VERIFY_TOKEN_TTL, self._clock())
 
     async def confirm_verification(self, request: VerifyEmailConfirm, call: Call) -> None:
         tenant_id = one_time_tokens.tenant_of(request.token)
