@@ -1,6 +1,6 @@
 """Base classes and shared field types for the contract models."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # Passwords are taken exactly as given: no stripping, no normalisation (SPEC 4.5).
 NewPassword = Annotated[str, Field(min_length=8, max_length=128)]
@@ -87,31 +88,44 @@ MAX_NESTING = 32
 
 
 def _reject_unstorable(value: Any) -> None:
-    """Walk the body without recursion, whatever its depth (an explicit stack)."""
-    pending: list[tuple[Any, int]] = [(value, 0)]
+    """Walk the body without recursion, whatever its depth (an explicit stack). A refusal
+    names the field it found (``details`` lists fields, SPEC 4), e.g. ``owner.name``."""
+    pending: list[tuple[Any, int, str]] = [(value, 0, "")]
     while pending:
-        item, depth = pending.pop()
+        item, depth, path = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise ValueError("text must not contain NUL characters")
+                _refuse(path, "text must not contain NUL characters")
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int):
             if item not in _INT64:
-                raise ValueError("integers must fit in 64 bits")
+                _refuse(path, "integers must fit in 64 bits")
         elif isinstance(item, float):
             # PostgreSQL's jsonb keeps 1e23 as the exact integer 10^23, which then comes
             # back as an integer no JSON encoder here can write (a 500 otherwise).
             if not -_FLOAT_BOUND < item < _FLOAT_BOUND:
-                raise ValueError("numbers must lie within ±2^63")
+                _refuse(path, "numbers must lie within ±2^63")
         elif isinstance(item, dict | list):
             if depth >= MAX_NESTING:
-                raise ValueError(f"values must not be nested more than {MAX_NESTING} levels")
+                _refuse(path, f"values must not be nested more than {MAX_NESTING} levels")
             if isinstance(item, dict):
-                pending.extend((key, depth + 1) for key in item)
-                pending.extend((child, depth + 1) for child in item.values())
+                pending.extend((key, depth + 1, path) for key in item)
+                pending.extend(
+                    (child, depth + 1, f"{path}.{key}" if path else str(key))
+                    for key, child in item.items()
+                )
             else:
-                pending.extend((child, depth + 1) for child in item)
+                pending.extend(
+                    (child, depth + 1, f"{path}.{index}" if path else str(index))
+                    for index, child in enumerate(item)
+                )
+
+
+def _refuse(path: str, reason: str) -> NoReturn:
+    # The model validator runs before the fields, so pydantic gives it no location:
+    # ``field`` carries it to ``contracts.envelope.validation_details``.
+    raise PydanticCustomError("value_error", reason, {"field": path or "body"})
 
 
 class Request(BaseModel):

@@ -54,6 +54,10 @@ def error_reply(
 def validation_details(exc: ValidationError) -> list[FieldError]:
     """The ``details`` of a 400: one entry per failing field, with its dotted path."""
     return [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"])
+        FieldError(
+            field=".".join(str(p) for p in err["loc"])
+            or str((err.get("ctx") or {}).get("field") or "body"),
+            message=err["msg"],
+        )
         for err in exc.errors(include_url=False, include_input=False)
     ]

@@ -139,3 +139,12 @@ def test_names_are_one_line_of_text(name: str) -> None:
         OwnerIn.model_validate(owner)
     with pytest.raises(ValidationError):
         SignupRequest.model_validate({"slug": "acme", "name": name, "owner": OWNER})
+
+
+def test_a_refused_value_names_its_field() -> None:
+    from contracts.envelope import validation_details
+
+    body = {"slug": "acme", "name": "Acme", "owner": {**OWNER, "name": "N\x00"}}
+    with pytest.raises(ValidationError) as refused:
+        SignupRequest.model_validate(body)
+    assert [d.field for d in validation_details(refused.value)] == ["owner.name"]
