@@ -120,13 +120,25 @@ class PermissionCheck:
             raise RevocationUnavailable(str(exc)) from exc
         return access
 
-    async def forget_user(self, tenant_id: UUID, user_id: UUID) -> None:
-        """A user's role or status changed: their next request reads PostgreSQL."""
-        await self._invalidate(tenant_id, str(user_id))
+    async def forget_user(self, uow: UnitOfWork, tenant_id: UUID, user_id: UUID) -> None:
+        """A user's role or status changes in ``uow``: their next request reads PostgreSQL."""
+        await self._forget(uow, tenant_id, str(user_id))
 
-    async def forget_tenant(self, tenant_id: UUID) -> None:
-        """A role changed: every user of the tenant is read again."""
-        await self._invalidate(tenant_id, None)
+    async def forget_tenant(self, uow: UnitOfWork, tenant_id: UUID) -> None:
+        """A role changes in ``uow``: every user of the tenant is read again."""
+        await self._forget(uow, tenant_id, None)
+
+    async def _forget(self, uow: UnitOfWork, tenant_id: UUID, field: str | None) -> None:
+        # Now, so nothing cached is trusted while the change commits; and again once it
+        # has committed (after the whole message's transaction, which may commit well
+        # after this statement), so that a reader that loaded the old rows under the new
+        # epoch in between cannot leave them cached (SPEC 4.4: at once).
+        await self._invalidate(tenant_id, field)
+
+        async def again() -> None:
+            await self._invalidate(tenant_id, field)
+
+        uow.after_commit(again)
 
     async def _invalidate(self, tenant_id: UUID, field: str | None) -> None:
         key = _key(tenant_id)

@@ -74,9 +74,10 @@ def _is_disconnect(error: BaseException) -> bool:
 
 
 # SQLSTATE classes that say the server cannot serve now, not that the statement is wrong:
-# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
-# intervention (shutting down, starting up, terminated by an administrator).
-_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+# 08 connection exception, 40 transaction rollback (a deadlock or serialization failure:
+# the same request again succeeds), 53 insufficient resources (too many connections), 57
+# operator intervention (shutting down, starting up, terminated by an administrator).
+_UNAVAILABLE_CLASSES = frozenset({"08", "40", "53", "57"})
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -109,6 +110,14 @@ class UnitOfWork:
         self.broken = False  # a statement found the connection dead
         self._audit: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
+        self.committed: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` once this transaction has committed: after the message's whole
+        transaction when it joins one (``message_transaction``), never if it rolls back.
+        For what must not happen earlier, such as the last invalidation of a cache that
+        readers refill from the committed rows."""
+        self.committed.append(action)
 
     async def bind_tenant(self, tenant_id: UUID) -> None:
         """Scope every later statement of this transaction to ``tenant_id``."""
@@ -281,6 +290,8 @@ class Database:
                 settled = True
             finally:
                 await self._discard_if_broken(uow, connection, settled=settled)
+        for action in uow.committed:
+            await action()
 
     async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement in a transaction of its own (no BEGIN/COMMIT round trips): for

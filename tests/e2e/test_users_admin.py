@@ -316,10 +316,29 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     statuses = sorted(status for status, _ in results)
     # The loser is refused either by the last-owner guard (409) or, when the winner's
     # demotion committed first, because it is no longer an owner (403).
-    assert statuses[0] == 200
-    assert statuses[1] in (403, 409)
+    assert statuses[0] == 200, results
+    assert statuses[1] in (403, 409), results
     status, page = await call(
         http, "GET", "/v1/users", tenant.owner, params={"role": "owner", "status": "active"}
     )
     assert status == 200
     assert len(page["items"]) == 1
+
+
+async def test_two_admins_demoting_each_other_at_once_cannot_both_win(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Found by attacking it: each was checked against a standing read before the other's
+    change committed, and both became members. The second now waits for the first and
+    finds the right it used gone (SPEC 4.4: permission changes take effect at once)."""
+    for _ in range(4):
+        tenant = await new_tenant(http)
+        first, second = await person(http, tenant, "admin"), await person(http, tenant, "admin")
+        results = await asyncio.gather(
+            call(http, "PUT", f"/v1/users/{second.id}/role", first, {"role": "member"}),
+            call(http, "PUT", f"/v1/users/{first.id}/role", second, {"role": "member"}),
+        )
+        assert sorted(status for status, _ in results) == [200, 403], results
+        status, page = await call(http, "GET", "/v1/users", tenant.owner, params={"role": "admin"})
+        assert status == 200
+        assert len(page["items"]) == 1

@@ -1,5 +1,7 @@
 """The worker's current-role check: cached in Redis, invalidated, never refilled stale."""
 
+import asyncio
+import contextvars
 from uuid import UUID
 
 import pytest
@@ -30,14 +32,16 @@ async def test_the_cache_serves_until_invalidated(runtime: Runtime) -> None:
     await _set_status(runtime, owner.tenant.id, owner.user.id, "disabled")
     # Without an invalidation the cached answer stands (proves the hit path skips SQL) ...
     assert (await check.current(claims)).active
-    await check.forget_user(owner.tenant.id, owner.user.id)
+    async with runtime.db.transaction(owner.tenant.id) as uow:
+        await check.forget_user(uow, owner.tenant.id, owner.user.id)
     # ... and after one, the database's answer is used: 401 for a disabled account.
     with pytest.raises(Unauthenticated):
         await check.current(claims)
     with pytest.raises(Unauthenticated):
         await check.require(claims, "users:read")
     await _set_status(runtime, owner.tenant.id, owner.user.id, "active")
-    await check.forget_tenant(owner.tenant.id)
+    async with runtime.db.transaction(owner.tenant.id) as uow:
+        await check.forget_tenant(uow, owner.tenant.id)
     await check.require(claims, "tenant:manage")
 
 
@@ -49,11 +53,11 @@ async def test_a_reader_that_raced_a_change_does_not_cache_what_it_read(
     class RacedCheck(PermissionCheck):
         async def _load(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
             stale = await super()._load(tenant_id, user_id)
-            await self.forget_tenant(tenant_id)  # a change commits while we were reading
+            await self._invalidate(tenant_id, None)  # a change commits while we were reading
             return stale
 
     raced = RacedCheck(runtime.redis, runtime.db.transaction, 60)
-    await runtime.permissions.forget_tenant(owner.tenant.id)
+    await runtime.permissions._invalidate(owner.tenant.id, None)
     access = await raced.lookup(owner.tenant.id, owner.user.id)
     assert access.active
     cached = await runtime.redis.hget(f"idp:perms:{owner.tenant.id}", str(owner.user.id))
@@ -73,7 +77,35 @@ async def test_a_permission_outside_the_role_is_forbidden(runtime: Runtime) -> N
         await uow.connection.execute(
             update(users).where(users.c.id == owner.user.id).values(role_id=member.id)
         )
-    await runtime.permissions.forget_user(owner.tenant.id, owner.user.id)
+        await runtime.permissions.forget_user(uow, owner.tenant.id, owner.user.id)
     with pytest.raises(Forbidden):
         await runtime.permissions.require(claims, "users:write")
     await runtime.permissions.require(claims, "files:write")
+
+
+async def test_a_reader_between_the_change_and_its_commit_leaves_nothing_stale(
+    runtime: Runtime,
+) -> None:
+    """Found by attacking it: a role change inside a message's transaction invalidated
+    the cache, then a request of another caller read the still-committed old role and
+    cached it under the new epoch, and the change's commit came after both. The admin
+    kept writing for minutes. The change now invalidates again once it has committed."""
+    owner = await new_tenant(runtime)
+    tenant, user = owner.tenant.id, owner.user.id
+    key = f"idp:perms:{tenant}"
+    async with runtime.db.message_transaction(tenant) as uow:
+        member = await roles.role_by_name(uow, "member")
+        assert member is not None
+        await uow.connection.execute(
+            update(users).where(users.c.id == user).values(role_id=member.id)
+        )
+        await runtime.permissions.forget_user(uow, tenant, user)
+        # Another request, on another connection (a fresh context: not this transaction),
+        # reads the committed rows: the old role, and caches it.
+        reader = asyncio.create_task(
+            runtime.permissions.lookup(tenant, user), context=contextvars.Context()
+        )
+        assert (await reader).role == "owner"
+        assert await runtime.redis.hget(key, str(user)) is not None
+    assert await runtime.redis.hget(key, str(user)) is None
+    assert (await runtime.permissions.lookup(tenant, user)).role == "member"

@@ -211,6 +211,12 @@ class AuthService:
         )
         now = self._clock()
         async with self._db.transaction(tenant_id) as uow:
+            # The password was checked against a read without a lock. A reset, a change
+            # or a disabling that committed since would end every session but miss this
+            # one, opened after it looked: the row is share-locked and read again, and
+            # anything changed is the same 401 as a wrong password.
+            if await users.login_standing(uow, user.view.id) != ("active", user.password_hash):
+                raise InvalidCredentials()
             if rehash is not None:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
             audit(

@@ -92,7 +92,7 @@ class RolesService:
                 if not changes:
                     return current
                 role = await roles.update_role(uow, role_id, self._clock(), **changes)
-                await self._permissions.forget_tenant(caller.tid)
+                await self._permissions.forget_tenant(uow, caller.tid)
                 await self._record(
                     uow,
                     call,
@@ -102,7 +102,6 @@ class RolesService:
                 )
         except IntegrityError:
             raise Conflict(NAME_TAKEN) from None
-        await self._permissions.forget_tenant(caller.tid)
         return role
 
     async def delete(self, request: RoleIdRequest, call: Call) -> None:
@@ -117,10 +116,10 @@ class RolesService:
             if holders:
                 raise Conflict(f"the role is held by {holders} user(s); reassign them first")
             await roles.delete_role(uow, role_id)
+            await self._permissions.forget_tenant(uow, caller.tid)
             await self._record(
                 uow, call, "role.deleted", role, {"role_id": str(role.id), "name": role.name}
             )
-        await self._permissions.forget_tenant(caller.tid)
 
     def catalogue(self) -> PermissionCatalogue:
         """The fixed permission catalogue."""

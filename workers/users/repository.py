@@ -36,7 +36,8 @@ t.created_at AS tenant_created_at
 _USER_JOIN = "users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenant_id"
 # For statements that join a user (``u``, ``r``) and tenant (``t``) themselves.
 USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
-_USER_BY_ID = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE u.id = $1"
+_USER_SELECT = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN}"
+_USER_BY_ID = _USER_SELECT + " WHERE u.id = $1"
 _USER_BY_EMAIL = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE lower(u.email) = $1"
 _USER_AND_TENANT = (
     f"SELECT {USER_AND_TENANT_COLUMNS} FROM {_USER_JOIN} JOIN tenants t ON t.id = u.tenant_id"
@@ -233,8 +234,30 @@ async def list_users(
 
 async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
     """The user, its row locked until the transaction ends."""
-    row = await uow.fetchrow(_USER_BY_ID + " FOR UPDATE OF u", user_id)
-    return _record(row) if row is not None else None
+    return (await lock_users(uow, [user_id])).get(user_id)
+
+
+async def lock_users(uow: UnitOfWork, user_ids: list[UUID]) -> dict[UUID, UserRecord]:
+    """The users, their rows locked until the transaction ends, always in id order, so
+    two transactions locking the same pair (two admins acting on each other) queue
+    instead of deadlocking."""
+    ids = sorted(set(user_ids))
+    # Locked alone, then read: a locking read through the join with roles would, for a
+    # row another transaction re-roled meanwhile, re-check the join against the old role
+    # row and drop the user from the result (PostgreSQL's EvalPlanQual).
+    await uow.execute("SELECT 1 FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+    rows = await uow.fetch(_USER_SELECT + " WHERE u.id = ANY($1::uuid[])", ids)
+    return {record.view.id: record for record in map(_record, rows)}
+
+
+async def login_standing(uow: UnitOfWork, user_id: UUID) -> tuple[str, str | None] | None:
+    """A user's status and password hash, share-locked until the transaction ends: a
+    password reset, a change or a disabling (which update the row) waits for a login that
+    read them first, and a login waits for one of those that wrote first."""
+    row = await uow.fetchrow(
+        "SELECT status, password_hash FROM users WHERE id = $1 FOR SHARE", user_id
+    )
+    return (row["status"], row["password_hash"]) if row is not None else None
 
 
 async def update_user(uow: UnitOfWork, user_id: UUID, now: datetime, **values: Any) -> None:

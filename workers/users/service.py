@@ -20,13 +20,14 @@ from contracts.users import (
     UserPage,
 )
 from idp.security.passwords import PasswordHasher
+from idp.security.tokens import AccessClaims
 from idp.settings import Settings
 from workers.auth import one_time_tokens
 from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.context import Call
 from workers.encoded import Encoded, encode_page
-from workers.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from workers.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from workers.ids import parse_id
 from workers.journal import audit, emit
 from workers.pagination import decode_cursor, encode_cursor
@@ -141,46 +142,47 @@ class UsersService:
             raise Forbidden("permission denied")
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
-            target = await self._lock(uow, target_id)
+            held, target = await self._lock_with_actor(uow, caller, target_id)
+            if target_id != caller.sub and "users:write" not in held:
+                raise Forbidden("permission denied")
             changes: dict[str, Any] = {}
             if request.name is not None and request.name != target.view.name:
                 changes["name"] = request.name
             if request.status is not None and request.status != target.view.status:
                 # Self may change its own name only; a form that sends the unchanged
                 # status along is still just a rename.
-                if not may_write:
+                if "users:write" not in held:
                     raise Forbidden("permission denied")
                 if target.view.status == "invited":
                     raise Conflict("the invitation is pending; delete the user to withdraw it")
                 if request.status == "disabled":
                     await self._keep_an_owner(uow, target)
-                require_outranks(actor.permissions, target.permissions)
+                require_outranks(held, target.permissions)
                 changes["status"] = request.status
             if not changes:
                 return target.view
             await users.update_user(uow, target_id, now, **changes)
             if "status" in changes:
-                await self._permissions.forget_user(caller.tid, target_id)
+                await self._permissions.forget_user(uow, caller.tid, target_id)
             if changes.get("status") == "disabled":
                 await self._cut_off(uow, call, target, "user_disabled", now)
             view = await self._view(uow, target_id)
             await self._record(
                 uow, call, "user.updated", view, {"user": _dump(view), "changes": sorted(changes)}
             )
-        if "status" in changes:
-            await self._permissions.forget_user(caller.tid, target_id)
         return view
 
     async def delete(self, request: UserIdRequest, call: Call) -> None:
         """Delete a user and end their sessions; their files stay with the tenant."""
         caller = call.caller
         target_id = parse_id(request.id, "user")
-        actor = await self._permissions.current(caller)
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
-            target = await self._lock(uow, target_id)
+            held, target = await self._lock_with_actor(uow, caller, target_id)
+            if "users:delete" not in held:
+                raise Forbidden("permission denied")
             await self._keep_an_owner(uow, target)
-            require_outranks(actor.permissions, target.permissions)
+            require_outranks(held, target.permissions)
             await self._cut_off(uow, call, target, "user_deleted", now)
             await users.delete_user(uow, target_id)
             await self._record(
@@ -190,32 +192,46 @@ class UsersService:
                 target.view,
                 {"user_id": str(target_id), "email": target.view.email},
             )
-        await self._permissions.forget_user(caller.tid, target_id)
 
     async def set_role(self, request: SetRoleRequest, call: Call) -> User:
         """Give a user another role, within what the caller may grant."""
         caller = call.caller
         target_id = parse_id(request.id, "user")
-        actor = await self._permissions.current(caller)
         async with self._db.transaction(caller.tid) as uow:
-            target = await self._lock(uow, target_id)
+            held, target = await self._lock_with_actor(uow, caller, target_id)
+            if "roles:assign" not in held:
+                raise Forbidden("permission denied")
             role = await roles.role_by_name(uow, request.role, share=True)
             if role is None:
                 raise _unknown_role()
-            require_grantable(actor.permissions, role.permissions)
+            require_grantable(held, role.permissions)
             if role.id != target.role_id:
                 await self._keep_an_owner(uow, target)
-            require_outranks(actor.permissions, target.permissions)
+            require_outranks(held, target.permissions)
             if role.id == target.role_id:
                 return target.view
             await users.update_user(uow, target_id, self._clock(), role_id=role.id)
-            await self._permissions.forget_user(caller.tid, target_id)
+            await self._permissions.forget_user(uow, caller.tid, target_id)
             view = await self._view(uow, target_id)
             change = {"user_id": str(target_id), "from": target.view.role, "to": role.name}
             await self._record(uow, call, "user.role_changed", view, change)
-        # Again after the commit: a request that read the old role meanwhile cannot cache it.
-        await self._permissions.forget_user(caller.tid, target_id)
         return view
+
+    async def _lock_with_actor(
+        self, uow: UnitOfWork, caller: AccessClaims, target_id: UUID
+    ) -> tuple[frozenset[str], UserRecord]:
+        """The caller's permissions as committed now and the target, both rows locked (in
+        id order). Checking a change against the caller's standing read before the lock
+        let two admins demote each other at the same moment, each with the right the
+        other was taking away; now the second waits and finds it gone (SPEC 4.4)."""
+        locked = await users.lock_users(uow, [caller.sub, target_id])
+        actor = locked.get(caller.sub)
+        if actor is None or actor.view.status != "active":
+            raise Unauthenticated("account is no longer active")
+        target = locked.get(target_id)
+        if target is None:
+            raise NotFound("user not found")
+        return frozenset(actor.permissions), target
 
     async def _lock(self, uow: UnitOfWork, user_id: UUID) -> UserRecord:
         target = await users.lock_user(uow, user_id)
@@ -255,7 +271,7 @@ class UsersService:
             reason=reason,
             now=now,
         )
-        await self._permissions.forget_user(call.tenant_id, target.view.id)
+        await self._permissions.forget_user(uow, call.tenant_id, target.view.id)
 
     async def _invite(self, uow: UnitOfWork, call: Call, view: User, now: datetime) -> None:
         ttl = timedelta(seconds=self._settings.invite_ttl_seconds)
