@@ -6,6 +6,7 @@ the response. No business logic lives here.
 """
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
@@ -95,7 +96,8 @@ class Gateway:
                 "request failed validation",
                 details=validation_details(exc),
             ) from None
-        message_id = request.headers.get("Idempotency-Key")
+        # An empty header means "not given", like an empty query parameter.
+        message_id = request.headers.get("Idempotency-Key") or None
         if message_id is not None and not _is_message_id(message_id):
             raise ApiError(
                 ErrorCode.INVALID_REQUEST,
@@ -183,7 +185,8 @@ class Gateway:
                     decoded = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     raise ApiError(
-                        ErrorCode.INVALID_REQUEST, "body is not valid UTF-8 JSON"
+                        ErrorCode.INVALID_REQUEST,
+                        "body is not valid JSON (UTF-8, no NaN or Infinity)",
                     ) from None
                 if not isinstance(decoded, dict):
                     raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
@@ -269,7 +272,12 @@ def _is_message_id(value: str) -> bool:
 
 
 def new_request_id(given: str | None) -> str:
-    """Echo a sane client request id; otherwise make one."""
-    if given and len(given) <= 128 and given.isprintable() and given.isascii():
+    """Echo a sane client request id (letters, digits and ``-_.:/+=``, as UUIDs, trace
+    ids and most log formats use, up to 128); otherwise make one. It goes into headers,
+    logs and error bodies, so spaces and markup are not echoed."""
+    if given and len(given) <= 128 and _REQUEST_ID_CHARS.fullmatch(given):
         return given
     return str(uuid.uuid4())
+
+
+_REQUEST_ID_CHARS = re.compile(r"[A-Za-z0-9._:/+=-]+")

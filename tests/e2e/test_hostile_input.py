@@ -174,6 +174,18 @@ async def test_request_id_is_echoed_or_generated(http: aiohttp.ClientSession) ->
         assert response.headers["X-Request-ID"] == "trace-me-123"
     async with http.get("/healthz") as response:
         assert uuid.UUID(response.headers["X-Request-ID"])
+    # Spaces or markup are not echoed into headers, logs and error bodies: a new id.
+    async with http.get("/v1/nothing", headers={"X-Request-ID": "a b<script>"}) as response:
+        error = await assert_error(response, 404, "not_found")
+        assert uuid.UUID(error["request_id"])
+
+
+async def test_an_empty_idempotency_key_means_not_given(http: aiohttp.ClientSession) -> None:
+    body = {"tenant": "no-such-tenant", "email": "empty-key@example.com"}
+    async with http.post(
+        "/v1/auth/password-reset/request", json=body, headers={"Idempotency-Key": ""}
+    ) as response:
+        assert response.status == 202
 
 
 async def _raw(
