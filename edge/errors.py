@@ -52,10 +52,8 @@ def error_response(error: ApiError, request_id: str) -> web.Response:
     if error.status == 401:
         # RFC 9110 11.6.1: a 401 names its scheme; RFC 6750 3.1 says why a token failed.
         challenge = 'Bearer realm="idp"'
-        if error.code in _TOKEN_REFUSED:
-            challenge += (
-                f', error="invalid_token", error_description="{_TOKEN_REFUSED[error.code]}"'
-            )
+        if (why := _TOKEN_REFUSED.get(error.code)) is not None:
+            challenge += f', error="invalid_token", error_description="{why}"'
         response.headers["WWW-Authenticate"] = challenge
     return response
 

@@ -153,12 +153,10 @@ class Gateway:
         of the attacker's choosing (a login or sign-up in cookie mode sets the cookies).
         A browser always names the page's origin on a cross-site POST; clients that name
         none (CLIs, servers) and bearer mode, which sets no cookie, are not concerned."""
-        if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
+        if _bearer_mode(request):
             return
-        if "Origin" not in request.headers and "Referer" not in request.headers:
-            return
-        if not self._origins.is_same_site_request(request):
-            raise ApiError(ErrorCode.CSRF_REJECTED, "cross-site request refused")
+        if "Origin" in request.headers or "Referer" in request.headers:
+            self._check_csrf(request)
 
     async def _payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
         payload: dict[str, Any] = {}
@@ -229,21 +227,20 @@ class Gateway:
             return response
         if key in SESSION_RESULTS and isinstance(data, dict):
             request[SUBJECT] = (data["tenant"]["id"], data["user"]["id"])
-            if request.headers.get("X-Auth-Mode", "").lower() == "bearer":
+            if _bearer_mode(request):
                 response = json_response(data, status=route.status)
-                response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens
-                return response
-            body = {k: v for k, v in data.items() if k not in _TOKEN_FIELDS}
-            response = json_response(body, status=route.status)
-            response.headers["Cache-Control"] = "no-store"
-            set_session_cookies(
-                response,
-                self.settings,
-                access_token=data["access_token"],
-                access_max_age=int(data["expires_in"]),
-                refresh_token=data["refresh_token"],
-                refresh_max_age=int(data["refresh_expires_in"]),
-            )
+            else:
+                body = {k: v for k, v in data.items() if k not in _TOKEN_FIELDS}
+                response = json_response(body, status=route.status)
+                set_session_cookies(
+                    response,
+                    self.settings,
+                    access_token=data["access_token"],
+                    access_max_age=int(data["expires_in"]),
+                    refresh_token=data["refresh_token"],
+                    refresh_max_age=int(data["refresh_expires_in"]),
+                )
+            response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens
             return response
         return json_response(data, status=route.status)
 
@@ -253,6 +250,11 @@ class Gateway:
         names = self._cookies
         if request.cookies.get(names.access) or request.cookies.get(names.refresh):
             clear_session_cookies(response, self.settings)
+
+
+def _bearer_mode(request: web.Request) -> bool:
+    """``X-Auth-Mode: bearer``: tokens in the body, no cookie (SPEC 4.1)."""
+    return request.headers.get("X-Auth-Mode", "").lower() == "bearer"
 
 
 def _header_text(value: str) -> str:

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -134,11 +135,7 @@ class PermissionCheck:
         # after this statement), so that a reader that loaded the old rows under the new
         # epoch in between cannot leave them cached (SPEC 4.4: at once).
         await self._invalidate(tenant_id, field)
-
-        async def again() -> None:
-            await self._invalidate(tenant_id, field)
-
-        uow.after_commit(again)
+        uow.after_commit(partial(self._invalidate, tenant_id, field))
 
     async def _invalidate(self, tenant_id: UUID, field: str | None) -> None:
         key = _key(tenant_id)

@@ -110,14 +110,14 @@ class UnitOfWork:
         self.broken = False  # a statement found the connection dead
         self._audit: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
-        self.committed: list[Callable[[], Awaitable[None]]] = []
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action`` once this transaction has committed: after the message's whole
         transaction when it joins one (``message_transaction``), never if it rolls back.
         For what must not happen earlier, such as the last invalidation of a cache that
         readers refill from the committed rows."""
-        self.committed.append(action)
+        self._after_commit.append(action)
 
     async def bind_tenant(self, tenant_id: UUID) -> None:
         """Scope every later statement of this transaction to ``tenant_id``."""
@@ -290,7 +290,7 @@ class Database:
                 settled = True
             finally:
                 await self._discard_if_broken(uow, connection, settled=settled)
-        for action in uow.committed:
+        for action in uow._after_commit:
             await action()
 
     async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:

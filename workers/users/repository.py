@@ -38,7 +38,7 @@ _USER_JOIN = "users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenan
 USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
 _USER_SELECT = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN}"
 _USER_BY_ID = _USER_SELECT + " WHERE u.id = $1"
-_USER_BY_EMAIL = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN} WHERE lower(u.email) = $1"
+_USER_BY_EMAIL = _USER_SELECT + " WHERE lower(u.email) = $1"
 _USER_AND_TENANT = (
     f"SELECT {USER_AND_TENANT_COLUMNS} FROM {_USER_JOIN} JOIN tenants t ON t.id = u.tenant_id"
     " WHERE u.id = $1"
@@ -230,11 +230,6 @@ async def list_users(
         role,
         status,
     )
-
-
-async def lock_user(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
-    """The user, its row locked until the transaction ends."""
-    return (await lock_users(uow, [user_id])).get(user_id)
 
 
 async def lock_users(uow: UnitOfWork, user_ids: list[UUID]) -> dict[UUID, UserRecord]:
