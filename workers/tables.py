@@ -78,6 +78,8 @@ sessions = Table(
     Column("revoke_reason", Text),
     Column("user_agent", Text),
     Column("ip", Text),
+    Column("opened_by", LargeBinary),
+    Column("token_seed", LargeBinary),
 )
 
 audit_log = Table(

@@ -1,5 +1,6 @@
 """Issue and verify the access and refresh JWTs (SPEC 4.2)."""
 
+import base64
 import hashlib
 import secrets
 import time
@@ -18,6 +19,7 @@ ACCESS_TYP: Final = "at+jwt"
 REFRESH_TYP: Final = "rt+jwt"
 MAX_TOKEN_CHARS: Final = 4096
 VERIFIED_CACHE_SIZE: Final = 4096
+JTI_BYTES: Final = 16  # SPEC 4.2: at least 128 random bits
 # SPEC 4.2's list; ``nbf`` is checked when present (every token issued here has one).
 _ACCESS_REQUIRED: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
 _REFRESH_REQUIRED: Final = ["exp", "iat", "sub", "jti", "aud", "iss"]
@@ -90,9 +92,24 @@ class TokenCodec:
         role: str,
         permissions: frozenset[str] | tuple[str, ...],
         session_ends_at: int,
+        issued_at: int | None = None,
+        seed: bytes | None = None,
     ) -> TokenPair:
-        """A fresh access and refresh token for one session; the refresh never outlives it."""
-        now = int(self._clock())
+        """A fresh access and refresh token for one session; the refresh never outlives it.
+
+        With a ``seed`` (32 random bytes) the two ``jti`` values are taken from it instead
+        of drawn here, so the same seed, time and claims sign the same pair again: a login
+        delivered twice hands back the pair it issued (workers/auth/service.py) without
+        any token stored. The seed alone is no token: signing needs the secrets.
+        """
+        now = int(self._clock()) if issued_at is None else issued_at
+        if seed is not None and len(seed) != 2 * JTI_BYTES:
+            raise ValueError(f"a token seed is {2 * JTI_BYTES} bytes")
+        access_jti, refresh_jti = (
+            (_jti(seed[:JTI_BYTES]), _jti(seed[JTI_BYTES:]))
+            if seed is not None
+            else (secrets.token_urlsafe(JTI_BYTES), secrets.token_urlsafe(JTI_BYTES))
+        )
         access = self._jwt.encode(
             {
                 "iss": self._issuer,
@@ -102,7 +119,7 @@ class TokenCodec:
                 "sid": str(session_id),
                 "role": role,
                 "perms": sorted(permissions),
-                "jti": secrets.token_urlsafe(16),
+                "jti": access_jti,
                 "iat": now,
                 "nbf": now,
                 "exp": now + self._access_ttl,
@@ -119,7 +136,7 @@ class TokenCodec:
                 "sub": str(user_id),
                 "tid": str(tenant_id),
                 "sid": str(session_id),
-                "jti": secrets.token_urlsafe(16),
+                "jti": refresh_jti,
                 "iat": now,
                 "exp": refresh_exp,
             },
@@ -203,6 +220,11 @@ class TokenCodec:
         if not isinstance(payload.get("jti"), str) or not payload["jti"]:
             raise TokenError()
         return payload
+
+
+def _jti(random: bytes) -> str:
+    """``random`` as ``secrets.token_urlsafe`` writes its bytes: base64url, no padding."""
+    return base64.urlsafe_b64encode(random).rstrip(b"=").decode()
 
 
 def _uuid(claims: dict[str, Any], name: str) -> UUID:

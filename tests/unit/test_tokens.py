@@ -190,3 +190,37 @@ def test_memory_is_keyed_by_the_exact_token(settings: Settings) -> None:
     tampered = f"{head}.{payload}.{signature[:-2]}AA"
     with pytest.raises(TokenError):
         codec.verify_access(tampered)
+
+
+def _seeded(codec: TokenCodec, seed: bytes, issued_at: int) -> TokenPair:
+    return codec.issue_pair(
+        user_id=USER,
+        tenant_id=TENANT,
+        session_id=SESSION,
+        role="admin",
+        permissions=("users:read",),
+        session_ends_at=issued_at + 30 * 86400,
+        issued_at=issued_at,
+        seed=seed,
+    )
+
+
+def test_a_seed_and_a_time_sign_the_same_pair_again(settings: Settings) -> None:
+    """What lets a login delivered twice hand back the pair it issued (SPEC 5)."""
+    codec, issued_at = TokenCodec(settings), int(time.time()) - 5
+    seed = bytes(range(32))
+    first, again = _seeded(codec, seed, issued_at), _seeded(codec, seed, issued_at)
+    assert first == again
+    access, refresh = (
+        codec.verify_access(first.access_token),
+        codec.verify_refresh(first.refresh_token),
+    )
+    assert access.iat == refresh.iat == issued_at
+    # The jti values are the seed's two halves, written as secrets.token_urlsafe writes.
+    assert base64.urlsafe_b64decode(access.jti + "==") == seed[:16]
+    assert base64.urlsafe_b64decode(refresh.jti + "==") == seed[16:]
+    other = _seeded(codec, bytes(reversed(range(32))), issued_at)
+    assert other.access_token != first.access_token
+    assert other.refresh_token != first.refresh_token
+    with pytest.raises(ValueError):
+        _seeded(codec, seed[:16], issued_at)

@@ -27,8 +27,12 @@ class SessionRecord:
 
 _INSERT_SESSION = """
 INSERT INTO sessions (id, tenant_id, user_id, refresh_hash, created_at, last_used_at,
-                      expires_at, user_agent, ip)
-VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
+                      expires_at, user_agent, ip, opened_by, token_seed)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10)
+"""
+_SESSION_OPENED_BY = """
+SELECT id, created_at, expires_at, revoked_at, refresh_hash, token_seed
+FROM sessions WHERE user_id = $1 AND opened_by = $2 FOR UPDATE
 """
 _LOCK_SESSION = """
 SELECT id, user_id, refresh_hash, previous_hash, rotated_at, grace_blob, expires_at, revoked_at
@@ -62,6 +66,8 @@ async def insert_session(
     expires_at: datetime,
     user_agent: str | None,
     ip: str | None,
+    opened_by: bytes | None,
+    token_seed: bytes | None,
 ) -> None:
     await uow.execute(
         _INSERT_SESSION,
@@ -73,7 +79,29 @@ async def insert_session(
         expires_at,
         user_agent,
         ip,
+        opened_by,
+        token_seed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    """A session as the message that opened it left it: enough to sign its first pair again."""
+
+    id: UUID
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    refresh_hash: bytes
+    token_seed: bytes
+
+
+async def session_opened_by(
+    uow: UnitOfWork, user_id: UUID, opened_by: bytes
+) -> OpenedSession | None:
+    """The session this user's message ``opened_by`` opened, locked; None if there is none."""
+    row = await uow.fetchrow(_SESSION_OPENED_BY, user_id, opened_by)
+    return OpenedSession(**row) if row is not None else None
 
 
 async def lock_session(uow: UnitOfWork, session_id: UUID) -> SessionRecord | None:

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,13 @@ from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.password_policy import password_problem
 from idp.security.passwords import PasswordHasher
-from idp.security.tokens import RefreshClaims, TokenCodec, TokenPair, refresh_token_hash
+from idp.security.tokens import (
+    JTI_BYTES,
+    RefreshClaims,
+    TokenCodec,
+    TokenPair,
+    refresh_token_hash,
+)
 from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.session_end import SessionEnder
@@ -54,6 +61,14 @@ def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
         return None
     parts = (message_id, request.slug, request.name, request.owner.email, request.owner.name)
     return hashlib.sha256(orjson.dumps(["idp signup v1", *parts])).digest()
+
+
+def _opening_key(user_id: UUID, message_id: str | None) -> bytes | None:
+    """What makes a login (or a sign-up's first session) the same one again: the user and
+    the id of the message that opened it. None without a message id."""
+    if not message_id:
+        return None
+    return hashlib.sha256(orjson.dumps(["idp session v1", str(user_id), message_id])).digest()
 
 
 def _rotation(
@@ -152,7 +167,9 @@ class AuthService:
                     event_type="user.created",
                     data={"user": user.view.model_dump(mode="json")},
                 )
-                pair = await self._open_session(uow, user, call.client, now)
+                pair = await self._open_session(
+                    uow, user, call.client, now, _opening_key(user_id, call.message_id)
+                )
         except IntegrityError:
             again = await self._signup_again(request, call, key) if key else None
             if again is None:
@@ -166,7 +183,8 @@ class AuthService:
         """The same sign-up message delivered again (a redelivery, an HTTP retry with the
         same ``Idempotency-Key``): the tenant is not created twice (SPEC 5). Once the
         password checks out, the caller gets what the first delivery gave: the owner
-        logged in, in a session of its own (the first reply's tokens are not stored)."""
+        logged in, in the session it opened, with the same pair signed again (_reopen;
+        the first reply's tokens are not stored)."""
         tenant, owner = await users.login_account(self._db, request.slug, request.owner.email)
         if tenant is None or owner is None or owner.view.status != "active":
             return None
@@ -176,8 +194,13 @@ class AuthService:
             return None
         if not await self._hasher.verify(owner.password_hash, request.owner.password):
             return None
+        opening = _opening_key(owner.view.id, call.message_id)
+        assert opening is not None  # a sign-up key implies a message id
+        now = self._clock()
         async with self._db.transaction(tenant.id) as uow:
-            pair = await self._open_session(uow, owner, call.client, self._clock())
+            pair = await self._reopen(uow, owner, opening, now)
+            if pair is None:  # a tenant created before sessions remembered their opening
+                pair = await self._open_session(uow, owner, call.client, now, opening)
         return self._result(_Opened(owner, tenant, pair))
 
     async def login(self, request: LoginRequest, call: Call) -> LoginResult:
@@ -209,6 +232,25 @@ class AuthService:
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)
             else None
         )
+        key = _opening_key(user.view.id, call.message_id)
+        try:
+            pair = await self._open_login(tenant_id, user, rehash, key, call)
+        except IntegrityError:
+            if key is None:
+                raise
+            # The same message delivered twice at once: the other delivery opened the
+            # session (the unique index made this one wait for it), so this one finds it.
+            pair = await self._open_login(tenant_id, user, rehash, key, call)
+        return self._result(_Opened(user, tenant, pair))
+
+    async def _open_login(
+        self,
+        tenant_id: UUID,
+        user: UserRecord,
+        rehash: str | None,
+        key: bytes | None,
+        call: Call,
+    ) -> TokenPair:
         now = self._clock()
         async with self._db.transaction(tenant_id) as uow:
             # The password was checked against a read without a lock. A reset, a change
@@ -217,6 +259,8 @@ class AuthService:
             # anything changed is the same 401 as a wrong password.
             if await users.login_standing(uow, user.view.id) != ("active", user.password_hash):
                 raise InvalidCredentials()
+            if key is not None and (again := await self._reopen(uow, user, key, now)):
+                return again
             if rehash is not None:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
             audit(
@@ -234,8 +278,38 @@ class AuthService:
                 event_type="auth.login_succeeded",
                 data={"user_id": str(user.view.id), "ip": call.client.ip},
             )
-            pair = await self._open_session(uow, user, call.client, now)
-        return self._result(_Opened(user, tenant, pair))
+            return await self._open_session(uow, user, call.client, now, key)
+
+    async def _reopen(
+        self, uow: UnitOfWork, user: UserRecord, key: bytes, now: datetime
+    ) -> TokenPair | None:
+        """The pair this message's first delivery issued, signed again from its session's
+        seed (SPEC 5: a message is not applied twice); None if it opened no session.
+
+        Only while that pair is still the session's current one: once its refresh token
+        was spent or the session ended, the first reply evidently arrived and was used,
+        and handing its spent token back would trip reuse detection. That is a 409.
+        """
+        opened = await sessions.session_opened_by(uow, user.view.id, key)
+        if opened is None:
+            return None
+        pair = self._issue(
+            user,
+            opened.id,
+            opened.expires_at,
+            issued_at=int(opened.created_at.timestamp()),
+            seed=opened.token_seed,
+        )
+        if (
+            opened.revoked_at is not None
+            or opened.expires_at <= now
+            or not hmac.compare_digest(refresh_token_hash(pair.refresh_token), opened.refresh_hash)
+        ):
+            raise Conflict(
+                "this message id already opened a session, which has moved on since;"
+                " log in with a new message id"
+            )
+        return pair
 
     async def refresh(self, request: RefreshRequest, call: Call) -> LoginResult:
         """Rotate a refresh token: single use, with a grace window and reuse detection."""
@@ -365,11 +439,20 @@ class AuthService:
             )
 
     async def _open_session(
-        self, uow: UnitOfWork, user: UserRecord, client: Client, now: datetime
+        self,
+        uow: UnitOfWork,
+        user: UserRecord,
+        client: Client,
+        now: datetime,
+        opened_by: bytes | None,
     ) -> TokenPair:
+        """A new session and its first pair; with ``opened_by`` (the opening message, see
+        _opening_key) the pair's ``jti`` values come from a stored seed, so that a second
+        delivery of the message gets the same pair back (_reopen)."""
         session_id = uuid.uuid4()
         expires_at = now + timedelta(seconds=self._settings.session_max_age)
-        pair = self._issue(user, session_id, expires_at)
+        seed = secrets.token_bytes(2 * JTI_BYTES) if opened_by is not None else None
+        pair = self._issue(user, session_id, expires_at, issued_at=int(now.timestamp()), seed=seed)
         await sessions.insert_session(
             uow,
             session_id=session_id,
@@ -380,6 +463,8 @@ class AuthService:
             expires_at=expires_at,
             user_agent=client.user_agent,
             ip=client.ip,
+            opened_by=opened_by,
+            token_seed=seed,
         )
         emit(
             uow,
@@ -389,7 +474,15 @@ class AuthService:
         )
         return pair
 
-    def _issue(self, user: UserRecord, session_id: UUID, session_ends_at: datetime) -> TokenPair:
+    def _issue(
+        self,
+        user: UserRecord,
+        session_id: UUID,
+        session_ends_at: datetime,
+        *,
+        issued_at: int | None = None,
+        seed: bytes | None = None,
+    ) -> TokenPair:
         return self._tokens.issue_pair(
             user_id=user.view.id,
             tenant_id=user.view.tenant_id,
@@ -397,6 +490,8 @@ class AuthService:
             role=user.view.role,
             permissions=user.permissions,
             session_ends_at=int(session_ends_at.timestamp()),
+            issued_at=issued_at,
+            seed=seed,
         )
 
     def _result(self, opened: _Opened) -> LoginResult:
