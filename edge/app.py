@@ -139,6 +139,7 @@ async def serve_edge(settings: Settings) -> None:
         max_field_size=PARSER_LIMIT,
         access_log=None,
         shutdown_timeout=DRAIN_SECONDS,
+        header_timeout=settings.request_timeout_seconds,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)

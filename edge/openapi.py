@@ -45,6 +45,56 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
+_READINESS: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "broker", "families"],
+    "properties": {
+        "status": {"enum": ["ready", "unavailable"]},
+        "broker": {"type": "boolean"},
+        "families": {"type": "object", "additionalProperties": {"enum": ["ok", "unavailable"]}},
+    },
+}
+
+
+def _operational(summary: str, media: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A GET the edge answers itself (SPEC 4.3's public operational routes): no token."""
+    return {
+        "summary": summary,
+        "tags": ["operations"],
+        "security": [],
+        "responses": {"200": {"description": "OK", "content": {media: {"schema": schema}}}},
+    }
+
+
+def _operational_paths() -> dict[str, dict[str, Any]]:
+    readyz = _operational(
+        "Ready: the broker is connected and a worker of each family answers a ping",
+        "application/json",
+        _READINESS,
+    )
+    readyz["responses"]["503"] = {
+        "description": "Not ready",
+        "content": {"application/json": {"schema": _READINESS}},
+    }
+    return {
+        "/healthz": {
+            "get": _operational(
+                "The process is up",
+                "application/json",
+                {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"const": "ok"}},
+                },
+            )
+        },
+        "/readyz": {"get": readyz},
+        "/metrics": {"get": _operational("Prometheus metrics", "text/plain", {"type": "string"})},
+        "/openapi.json": {
+            "get": _operational("This document", "application/json", {"type": "object"})
+        },
+        "/docs": {"get": _operational("This document, rendered", "text/html", {"type": "string"})},
+    }
 
 
 def _schemas(routes: tuple[HttpRoute, ...]) -> tuple[dict[Any, Any], dict[str, Any]]:
@@ -129,6 +179,7 @@ def build_openapi(routes: tuple[HttpRoute, ...], access_cookie: str) -> dict[str
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs, defs)
+    paths.update(_operational_paths())
     defs["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",

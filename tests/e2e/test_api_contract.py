@@ -28,6 +28,12 @@ async def test_openapi_covers_every_route_with_its_routing_key(http: aiohttp.Cli
             assert operation["security"]
         if route.action.permission:
             assert operation["x-permission"] == route.action.permission
+    # SPEC 4.3's public operational routes are part of the API too, without a token.
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+        operation = document["paths"][path]["get"]
+        assert operation["security"] == []
+        assert "200" in operation["responses"]
+    assert "503" in document["paths"]["/readyz"]["get"]["responses"]
 
 
 async def test_docs_render_from_local_files(http: aiohttp.ClientSession) -> None:

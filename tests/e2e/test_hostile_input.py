@@ -296,3 +296,64 @@ async def test_a_body_that_never_arrives_is_answered_within_the_budget(
     assert status == 400, body
     assert "did not arrive" in orjson.loads(body)["error"]["message"]
     assert time.monotonic() - started < settings.request_timeout_seconds + 3
+
+
+async def _trickle(platform: Platform, first: bytes, budget: float) -> tuple[bytes, float]:
+    """Send ``first``, then a header line a second until the edge answers or closes (at
+    most twice the budget); what it sent back, and when."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+    started = time.monotonic()
+    try:
+        writer.write(first)
+        answer = b""
+        while time.monotonic() - started < 2 * budget + 5:
+            try:
+                async with asyncio.timeout(1):
+                    chunk = await reader.read(65536)
+            except TimeoutError:
+                writer.write(b"X-Slow: a\r\n")
+                await writer.drain()
+                continue
+            if not chunk:  # the edge closed the connection
+                break
+            answer += chunk
+    finally:
+        writer.close()
+    return answer, time.monotonic() - started
+
+
+async def test_headers_that_never_finish_are_answered_within_the_budget(
+    platform: Platform, settings: Settings
+) -> None:
+    """SPEC 7: never a hang, slowloris included. A request's headers sent a line a second
+    (on a new connection, and after a first request on a kept-alive one) get a 400 in the
+    error shape once the request budget is spent; a connection that sends nothing is
+    closed without an answer."""
+    budget = settings.request_timeout_seconds
+    served = _request("GET", "/healthz")
+    partial = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    silent = asyncio.open_connection("127.0.0.1", platform.port)
+    reader, writer = await silent
+    started = time.monotonic()
+
+    async def nothing_sent() -> tuple[bytes, float]:
+        try:
+            async with asyncio.timeout(budget + 5):
+                return await reader.read(), time.monotonic() - started
+        finally:
+            writer.close()
+
+    (fresh, fresh_after), (kept, kept_after), (closed, closed_after) = await asyncio.gather(
+        _trickle(platform, partial, budget),
+        _trickle(platform, served + partial, budget),
+        nothing_sent(),
+    )
+    for answer, after in ((fresh, fresh_after), (kept[kept.rindex(b"HTTP/1.") :], kept_after)):
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith((b"HTTP/1.1 400", b"HTTP/1.0 400")), answer[:200]
+        assert b"X-Request-ID" in head
+        assert "did not arrive" in orjson.loads(body)["error"]["message"]
+        assert budget - 1 < after < budget + 3
+    assert kept.startswith(b"HTTP/1.1 200")  # the first request was served as usual
+    assert closed == b""
+    assert budget - 1 < closed_after < budget + 3

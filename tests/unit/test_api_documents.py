@@ -58,7 +58,11 @@ def test_openapi_references_all_resolve() -> None:
     document = build_openapi(ROUTES, "__Host-idp_access")
     for ref in _refs(document):
         assert _resolves(document, ref), ref
-    assert sum(len(methods) for methods in document["paths"].values()) == len(ROUTES)
+    operations = [op for methods in document["paths"].values() for op in methods.values()]
+    routed = [op for op in operations if "x-routing-key" in op]
+    assert len(routed) == len(ROUTES)
+    # The rest are the edge's own public GETs (SPEC 4.3): health, readiness, metrics, docs.
+    assert len(operations) - len(routed) == 5
 
 
 def test_idp_asyncapi_writes_the_document(tmp_path: Path) -> None:

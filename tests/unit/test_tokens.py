@@ -222,5 +222,5 @@ def test_a_seed_and_a_time_sign_the_same_pair_again(settings: Settings) -> None:
     other = _seeded(codec, bytes(reversed(range(32))), issued_at)
     assert other.access_token != first.access_token
     assert other.refresh_token != first.refresh_token
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="32 bytes"):
         _seeded(codec, seed[:16], issued_at)
