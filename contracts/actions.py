@@ -14,6 +14,10 @@ from pydantic import BaseModel
 from contracts.base import Empty, Pong
 
 EXCHANGE_RPC: Final = "idp.rpc"
+# Optional request header: the caller's deadline, integer milliseconds since the Unix
+# epoch. A message's ``expiration`` ends when a worker takes it; a request that waited in
+# the worker's prefetch past this deadline is answered 504 and not applied.
+DEADLINE_HEADER: Final = "x-deadline"
 EXCHANGE_EVENTS: Final = "idp.events"
 EXCHANGE_DLX: Final = "idp.dlx"
 QUEUE_DEAD: Final = "idp.dead"

@@ -11,6 +11,7 @@ pending call fails at once with 503, and a supervisor reconnects with backoff.
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 
-from contracts.actions import EXCHANGE_RPC
+from contracts.actions import DEADLINE_HEADER, EXCHANGE_RPC
 from idp.settings import Settings
 from idp.topology import declare_topology
 
@@ -140,7 +141,9 @@ class Requester:
                 reply_to=REPLY_TO,
                 message_id=message_id or uuid.uuid4().hex,
                 type=routing_key,
-                headers=dict(headers),
+                # The expiration stops at the consumer; the deadline goes on to the
+                # worker, which answers a message that waited past it without applying it.
+                headers={**headers, DEADLINE_HEADER: int((time.time() + budget) * 1000)},
                 expiration=max(budget, 0.001),
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             )

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from contracts.actions import DEADLINE_HEADER
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
@@ -54,6 +55,25 @@ def _header(message: AbstractIncomingMessage, name: str) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value) if value is not None else None
+
+
+def _past_deadline(message: AbstractIncomingMessage) -> bool:
+    """Whether the caller's budget ran out before this worker got to the message.
+
+    A message's ``expiration`` is enforced only while it waits in the queue: once
+    delivered into a worker's prefetch it would be applied however long it waited there,
+    after its caller had been answered 504. The edge's ``x-deadline`` header (ms since the
+    epoch) says when; a publisher that sets only ``expiration`` and ``timestamp`` (whole
+    seconds) gets the same check a second coarser.
+    """
+    now = time.time()
+    deadline = (message.headers or {}).get(DEADLINE_HEADER)
+    if isinstance(deadline, int | float) and not isinstance(deadline, bool):
+        return now * 1000 > deadline
+    expiration = message.expiration  # seconds, as aio-pika decodes it
+    if message.timestamp is not None and isinstance(expiration, int | float):
+        return now > message.timestamp.timestamp() + expiration + 1
+    return False
 
 
 def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> bool:
@@ -215,8 +235,14 @@ async def dispatch(
     )
     metrics = runtime.metrics
     metrics.in_flight.inc()
+    reply: ReplyOk | ReplyError
     try:
-        reply, call = await _run(router, runtime, message, call)
+        if _past_deadline(message):
+            reply = error_reply(
+                ErrorCode.TIMEOUT, "the request's deadline passed before a worker took it"
+            )
+        else:
+            reply, call = await _run(router, runtime, message, call)
     except Redeliver:
         await message.nack(requeue=True)
         return

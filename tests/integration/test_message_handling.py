@@ -5,15 +5,18 @@ alongside the real ones, so that failures can be provoked on purpose.
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
+import orjson
 import pytest
 from sqlalchemy import func, select
 
-from contracts.actions import QUEUE_DEAD, action
+from contracts.actions import DEADLINE_HEADER, EXCHANGE_RPC, QUEUE_DEAD, action
 from contracts.base import Empty, Request, View
 from edge.requester import Requester
 from idp.settings import Settings
@@ -226,3 +229,71 @@ async def test_a_poison_message_is_answered_and_dead_lettered(harness: Harness) 
         assert found.type == "files.test_explode"
     # The queue keeps flowing: the next request is served.
     assert (await harness.requester.call("files.ping", {}, headers={}))["ok"] is True
+
+
+async def _publish_and_wait(
+    harness: Harness, body: bytes, headers: dict[str, object], **properties: object
+) -> dict[str, object]:
+    """Publish as another system would (no Requester), and the reply."""
+    connection = await aio_pika.connect(harness.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        exchange = await channel.get_exchange(EXCHANGE_RPC)
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type="application/json",
+                reply_to=replies.name,
+                correlation_id=uuid.uuid4().hex,
+                message_id=uuid.uuid4().hex,
+                headers=headers,  # type: ignore[arg-type]
+                **properties,  # type: ignore[arg-type]
+            ),
+            routing_key="files.test_note",
+        )
+        async with asyncio.timeout(10), replies.iterator() as stream:
+            async for message in stream:
+                await message.ack()
+                reply: dict[str, object] = orjson.loads(message.body)
+                return reply
+    raise AssertionError("no reply")
+
+
+async def test_a_request_past_its_deadline_is_answered_504_and_not_applied(
+    harness: Harness,
+) -> None:
+    """A message's expiration ends when a worker takes it into its prefetch: the worker
+    itself refuses what waited past the caller's deadline (the edge's ``x-deadline``, or
+    ``timestamp`` + ``expiration`` from another publisher), so a caller already answered
+    504 never sees its request applied later."""
+    owner = await new_tenant(harness.runtime)
+    auth = f"Bearer {owner.access_token}"
+    now_ms = int(time.time() * 1000)
+    body = orjson.dumps({"text": "late"})
+    late = await _publish_and_wait(
+        harness, body, {"authorization": auth, DEADLINE_HEADER: now_ms - 50}
+    )
+    stale = await _publish_and_wait(
+        harness,
+        body,
+        {"authorization": auth},
+        timestamp=datetime.now(UTC) - timedelta(seconds=10),
+        expiration=5,
+    )
+    for reply in (late, stale):
+        assert reply["ok"] is False
+        assert reply["error"] == {
+            "code": "timeout",
+            "message": "the request's deadline passed before a worker took it",
+            "status": 504,
+        }
+    assert await _notes(harness, owner.tenant.id) == 0
+    in_time = await _publish_and_wait(
+        harness, body, {"authorization": auth, DEADLINE_HEADER: now_ms + 10_000}
+    )
+    fresh = await _publish_and_wait(
+        harness, body, {"authorization": auth}, timestamp=datetime.now(UTC), expiration=5
+    )
+    assert in_time == {"ok": True, "data": {"notes": 1}}
+    assert fresh == {"ok": True, "data": {"notes": 2}}
