@@ -21,6 +21,9 @@ DEADLINE_HEADER: Final = "x-deadline"
 EXCHANGE_EVENTS: Final = "idp.events"
 EXCHANGE_DLX: Final = "idp.dlx"
 QUEUE_DEAD: Final = "idp.dead"
+# idp.dlx feeds this queue; workers drop expired requests from it and pass the rest on to
+# idp.dead with their secrets redacted (workers/dead_letters.py).
+QUEUE_DEAD_INTAKE: Final = "idp.dead.intake"
 FAMILIES: Final[tuple[str, ...]] = ("auth", "users", "roles", "files")
 
 

@@ -12,11 +12,12 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
-from contracts.actions import family_queue
+from contracts.actions import QUEUE_DEAD_INTAKE, family_queue
 from idp.preflight import check_amqp, check_postgres, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.settings import Settings
 from idp.topology import declare_topology
+from workers import dead_letters
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
@@ -65,6 +66,14 @@ def build_broker(
             no_reply=True,
             decoder=_raw_message,
         )(_consumer(routers[family], runtime))
+    broker.subscriber(
+        RabbitQueue(QUEUE_DEAD_INTAKE, declare=False),
+        # Confirms: the redacted copy is in idp.dead before the original is acked.
+        channel=Channel(prefetch_count=16, publisher_confirms=True),
+        ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
+        decoder=_raw_message,
+    )(_keep_dead_letter)
     return broker
 
 
@@ -95,6 +104,16 @@ def _consumer(
                     await raw.nack(requeue=True)
 
     return consume
+
+
+async def _keep_dead_letter(raw: IncomingMessage) -> None:
+    try:
+        await dead_letters.keep(raw)
+    except Exception:
+        log.exception("dead letter could not be kept", extra={"routing_key": raw.type})
+        if not raw.processed:
+            with contextlib.suppress(Exception):
+                await raw.nack(requeue=True)
 
 
 async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:
