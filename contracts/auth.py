@@ -12,6 +12,7 @@ from contracts.base import (
     Empty,
     GivenPassword,
     NewPassword,
+    PresentedToken,
     Request,
     Slug,
     TenantRef,
@@ -40,7 +41,7 @@ class LoginRequest(Request):
 
 
 class RefreshRequest(Request):
-    refresh_token: Token
+    refresh_token: PresentedToken
 
 
 class LoginResult(View):

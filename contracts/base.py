@@ -54,6 +54,11 @@ Email = Annotated[
     WithJsonSchema({"type": "string", "format": "email", "maxLength": MAX_EMAIL_CHARS}),
 ]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
+# A token presented to be verified (a refresh): any string, so that an empty, overlong or
+# garbled one is what SPEC 4 says it is, an invalid token (401), not a malformed body.
+PresentedToken = Annotated[
+    str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 4096})
+]
 
 
 def _claimed_email(value: str) -> str:

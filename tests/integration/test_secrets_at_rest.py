@@ -1,10 +1,13 @@
 """Nothing usable at rest: the session row and Redis, read with the owner's eyes (SPEC 4.4)."""
 
+import uuid
+from dataclasses import replace
+
 import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from contracts.auth import RefreshRequest
+from contracts.auth import LoginRequest, RefreshRequest
 from idp.security import grace
 from idp.security.tokens import TokenError, refresh_token_hash
 from idp.settings import Settings, asyncpg_dsn
@@ -72,3 +75,40 @@ async def test_redis_holds_no_token(runtime: Runtime, settings: Settings) -> Non
         await redis.aclose()
     for secret in (parent, child.refresh_token or "", child.access_token or ""):
         assert secret.encode() not in dumped
+
+
+async def test_a_session_opened_by_a_message_keeps_a_seed_that_is_no_token(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """A login with a message id stores what signs its pair again (SPEC 5: applied once):
+    the message's hash and the jti seed. Neither is a token, nor a piece of one, and the
+    pair comes back only through the service, which holds the secrets and checks the
+    password again."""
+    owner = await new_tenant(runtime)
+    login = LoginRequest(
+        tenant=owner.tenant.slug, email="owner@example.com", password="a long enough passphrase"
+    )
+    call = replace(a_call(), message_id=uuid.uuid4().hex)
+    first = await runtime.auth.login(login, call)
+    sid = runtime.authenticator.codec.verify_refresh(first.refresh_token or "").sid
+    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
+    try:
+        row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
+    finally:
+        await connection.close()
+    assert row is not None
+    assert row["opened_by"] is not None
+    assert len(row["token_seed"]) == 32
+    for value in dict(row).values():
+        if not isinstance(value, bytes | str):
+            continue
+        raw = value if isinstance(value, bytes) else value.encode()
+        for token in (first.refresh_token or "", first.access_token or ""):
+            for part in token.split("."):
+                assert part.encode() not in raw
+    # Presenting what is stored as a refresh token gets nowhere.
+    for value in (row["token_seed"].hex(), row["opened_by"].hex()):
+        with pytest.raises((DomainError, TokenError)):
+            await runtime.auth.refresh(RefreshRequest(refresh_token=value), a_call())
+    again = await runtime.auth.login(login, call)
+    assert (again.access_token, again.refresh_token) == (first.access_token, first.refresh_token)
