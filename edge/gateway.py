@@ -27,6 +27,7 @@ from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 from idp.security.authn import Authenticator, bearer_token
+from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
 from idp.settings import Settings
 from idp.tracing import TraceContext
 
@@ -70,10 +71,10 @@ class Gateway:
         headers = {
             "x-request-id": request[REQUEST_ID],
             "traceparent": request[TRACE].header,
-            "x-user-agent": _header_text(request.headers.get("User-Agent", ""))[:512],
+            USER_AGENT_HEADER: _header_text(request.headers.get("User-Agent", ""))[:512],
         }
         if (ip := self._addresses.of(request)) is not None:
-            headers["x-client-ip"] = ip
+            headers[CLIENT_IP_HEADER] = ip
         if action.authenticated:
             headers["authorization"] = f"Bearer {await self._authenticate(request, action)}"
         elif action.key in SESSION_RESULTS:

@@ -27,6 +27,8 @@ from aio_pika.abc import (
 from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 
 from contracts.actions import DEADLINE_HEADER, EXCHANGE_RPC
+from idp.security import client_headers
+from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 from idp.settings import Settings
 from idp.topology import declare_topology
 
@@ -63,6 +65,7 @@ class _Link:
 class Requester:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._client_key = client_headers.signing_key(settings.jwt_secret)
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._link: _Link | None = None
         self._connected = asyncio.Event()
@@ -133,17 +136,25 @@ class Requester:
         correlation_id = uuid.uuid4().hex
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
+        message_id = message_id or uuid.uuid4().hex
+        # The expiration stops at the consumer; the deadline goes on to the worker, which
+        # answers a message that waited past it without applying it.
+        deadline = int((time.time() + budget) * 1000)
+        stamped: dict[str, Any] = {**headers, DEADLINE_HEADER: deadline}
+        ip, user_agent = headers.get(CLIENT_IP_HEADER), headers.get(USER_AGENT_HEADER)
+        if ip is not None or user_agent is not None:
+            stamped[SIGNATURE_HEADER] = client_headers.sign(
+                self._client_key, message_id, deadline, ip or "", user_agent or ""
+            )
         try:
             message = aio_pika.Message(
                 orjson.dumps(payload),
                 content_type="application/json",
                 correlation_id=correlation_id,
                 reply_to=REPLY_TO,
-                message_id=message_id or uuid.uuid4().hex,
+                message_id=message_id,
                 type=routing_key,
-                # The expiration stops at the consumer; the deadline goes on to the
-                # worker, which answers a message that waited past it without applying it.
-                headers={**headers, DEADLINE_HEADER: int((time.time() + budget) * 1000)},
+                headers=stamped,
                 expiration=max(budget, 0.001),
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             )

@@ -9,10 +9,20 @@ from workers.errors import Unauthenticated
 
 @dataclass(frozen=True, slots=True)
 class Client:
-    """Where a request came from, as the edge (or another publisher) reports it."""
+    """Where a request came from: the address and user agent the edge vouched for
+    (idp.security.client_headers), or, for another publisher, its broker account."""
 
     ip: str | None = None
     user_agent: str | None = None
+    publisher: str | None = None  # the AMQP user_id property, which RabbitMQ checks
+
+    @property
+    def rate_key(self) -> str:
+        """Whom the per-address limit counts: the client's address; a broker account for
+        a publisher without one; one shared bucket for publishers that name neither."""
+        if self.ip:
+            return self.ip
+        return f"broker:{self.publisher}" if self.publisher else "-"
 
 
 @dataclass(frozen=True, slots=True)

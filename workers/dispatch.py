@@ -26,7 +26,9 @@ from contracts.actions import DEADLINE_HEADER
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
+from idp.security import client_headers
 from idp.security.authn import bearer_token
+from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import TokenError
 from idp.settings import Settings
@@ -55,6 +57,27 @@ def _header(message: AbstractIncomingMessage, name: str) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value) if value is not None else None
+
+
+def _client(message: AbstractIncomingMessage, key: bytes) -> Client:
+    """The client the edge vouched for with ``x-client-sig``; for any other publisher,
+    only its broker account, which RabbitMQ vouches for (``user_id``): an address or user
+    agent it names itself is neither counted nor recorded (SPEC 5: a publisher can do
+    nothing an anonymous HTTP client cannot)."""
+    ip = _header(message, CLIENT_IP_HEADER)
+    user_agent = _header(message, USER_AGENT_HEADER)
+    signature = _header(message, SIGNATURE_HEADER)
+    deadline = (message.headers or {}).get(DEADLINE_HEADER)
+    if (
+        signature is not None
+        and message.message_id
+        and isinstance(deadline, int)
+        and client_headers.verify(
+            key, signature, message.message_id, deadline, ip or "", user_agent or ""
+        )
+    ):
+        return Client(ip=ip or None, user_agent=user_agent or None)
+    return Client(publisher=message.user_id or None)
 
 
 def _past_deadline(message: AbstractIncomingMessage) -> bool:
@@ -229,9 +252,7 @@ async def dispatch(
     call = Call(
         request_id=_header(message, "x-request-id") or str(uuid.uuid4()),
         message_id=message.message_id,
-        client=Client(
-            ip=_header(message, "x-client-ip"), user_agent=_header(message, "x-user-agent")
-        ),
+        client=_client(message, runtime.client_key),
     )
     metrics = runtime.metrics
     metrics.in_flight.inc()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from idp.security import client_headers
 from idp.security.authn import Authenticator
 from idp.security.passwords import PasswordHasher
 from idp.security.revocation import RevocationStore
@@ -49,6 +50,7 @@ class Runtime:
     throttle: Throttle
     session_control: SessionControl
     passwords: PasswordFlows
+    client_key: bytes  # verifies the edge's client headers (idp.security.client_headers)
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
@@ -99,6 +101,7 @@ class Runtime:
             passwords=PasswordFlows(
                 db=db, hasher=hasher, ender=ender, throttle=throttle, clock=clock
             ),
+            client_key=client_headers.signing_key(settings.jwt_secret),
         )
 
     async def open_storage(self) -> None:

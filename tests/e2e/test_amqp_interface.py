@@ -13,7 +13,7 @@ import pytest
 from contracts.actions import EXCHANGE_RPC
 from edge.requester import Requester
 from idp.settings import Settings
-from tests.e2e.conftest import signup
+from tests.e2e.conftest import PASSWORD, signup
 from tests.support.platform import Platform
 
 
@@ -135,3 +135,49 @@ async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
             answers.append(orjson.loads(message.body)["error"]["code"])
     # Both were logins (an unknown tenant), not a refresh without a token (400).
     assert answers == ["invalid_credentials", "invalid_credentials"]
+
+
+async def test_a_publisher_cannot_name_the_client_address_it_is_counted_and_recorded_by(
+    settings: Settings, http: aiohttp.ClientSession
+) -> None:
+    """SPEC 5: a publisher can do nothing an anonymous HTTP client cannot, and SPEC 4.5:
+    the counted address is never one the client sets by itself. A login published with
+    its own ``x-client-ip`` / ``x-user-agent`` (and a made-up signature) opens a session
+    recorded with neither; the same headers signed by the edge are believed."""
+    owner = await signup(http)
+    body = {"tenant": owner["tenant"]["slug"], "email": "owner@example.com", "password": PASSWORD}
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        exchange = await channel.get_exchange(EXCHANGE_RPC)
+        message_id = uuid.uuid4().hex
+        await exchange.publish(
+            aio_pika.Message(
+                orjson.dumps(body),
+                correlation_id=message_id,
+                message_id=message_id,
+                reply_to=replies.name,
+                user_id="guest",  # the broker checks it: this publisher's own account
+                headers={
+                    "x-client-ip": "203.0.113.66",
+                    "x-user-agent": "forged-agent",
+                    "x-client-sig": "0" * 64,
+                    "x-deadline": 99_999_999_999_999,
+                },
+            ),
+            routing_key="auth.login",
+        )
+        reply = orjson.loads((await _first(replies)).body)
+    assert reply["ok"] is True, reply
+    forged = reply["data"]["access_token"]
+    async with http.get(
+        "/v1/auth/sessions", headers={"Authorization": f"Bearer {forged}"}
+    ) as response:
+        sessions = (await response.json())["items"]
+    current = next(s for s in sessions if s["current"])
+    assert (current["ip"], current["user_agent"]) == (None, None)
+    # Through the edge, the address it saw and the client's user agent are on record.
+    edge_session = next(s for s in sessions if not s["current"])
+    assert edge_session["ip"] == "127.0.0.1"
+    assert edge_session["user_agent"]

@@ -90,15 +90,14 @@ class Throttle:
             str(max(FAILURE_MEMORY_SECONDS, self._max_delay * 2)),
         ]
 
-    async def check_address(self, ip: str | None) -> None:
-        """Count one request from ``ip``; 429 past the per-minute limit.
-
-        Publishers that send no address share one bucket: they cannot escape the limit
-        by leaving the header out.
+    async def check_address(self, rate_key: str) -> None:
+        """Count one request from ``rate_key`` (``Client.rate_key``: the address, or the
+        publisher's broker account; publishers naming neither share one bucket, so they
+        cannot escape the limit by leaving the header out); 429 past the per-minute limit.
         """
         now = self._clock().timestamp()
         window = int(now // 60)
-        key = f"idp:throttle:ip:{ip or '-'}:{window}"
+        key = f"idp:throttle:ip:{rate_key}:{window}"
         count = int(await self._redis.eval(_COUNT, 1, key, "60"))
         if count > self._per_minute:
             raise RateLimited(retry_after=max(1, math.ceil((window + 1) * 60 - now)))
