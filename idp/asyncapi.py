@@ -5,10 +5,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from contracts.actions import EXCHANGE_EVENTS, EXCHANGE_RPC, family_queue
+from contracts.actions import DEADLINE_HEADER, EXCHANGE_EVENTS, EXCHANGE_RPC, family_queue
 from contracts.catalog import ACTIONS
 from contracts.envelope import ReplyError, ReplyOk
 from contracts.events import EVENT_TYPES, Event
+from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 
 REF = "#/components/schemas/{model}"
 
@@ -47,6 +48,20 @@ def build_asyncapi(amqp_host: str = "localhost:5672") -> dict[str, Any]:
             "authorization": {"type": "string", "description": "Bearer <access token>"},
             "x-request-id": {"type": "string"},
             "traceparent": {"type": "string", "description": "W3C trace context"},
+            DEADLINE_HEADER: {
+                "type": "integer",
+                "description": "The caller's deadline, ms since the Unix epoch: a request "
+                "that reaches a worker later is answered 504 and not applied.",
+            },
+            CLIENT_IP_HEADER: {
+                "type": "string",
+                "description": "The client's address; believed only with the edge's "
+                f"{SIGNATURE_HEADER} (other publishers are counted by their AMQP user_id).",
+            },
+            USER_AGENT_HEADER: {
+                "type": "string",
+                "description": f"The client's user agent; believed only with {SIGNATURE_HEADER}.",
+            },
         },
     }
     for key, action in sorted(ACTIONS.items()):
