@@ -26,7 +26,7 @@ from edge.origins import UNSAFE_METHODS, OriginPolicy
 from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
 from edge.routes.model import HttpRoute
-from idp.security.authn import Authenticator, bearer_token
+from idp.security.authn import Authenticator, SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
 from idp.settings import Settings
 from idp.tracing import TraceContext
@@ -135,7 +135,15 @@ class Gateway:
     async def _authenticate(self, request: web.Request, action: Action) -> str:
         header_token = bearer_token(request.headers.get("Authorization"))
         token = header_token or request.cookies.get(self._cookies.access)
-        claims = await self._authenticator.authenticate(token)
+        try:
+            claims = await self._authenticator.authenticate(token)
+        except SessionEnded as ended:
+            # A write retried with its Idempotency-Key after its session ended (a logout
+            # whose answer was lost): the worker answers with the stored reply if the
+            # first attempt was applied, and 401 otherwise (workers/dispatch.py).
+            if not (action.replayable and request.headers.get("Idempotency-Key")):
+                raise
+            claims = ended.claims
         request[PRINCIPAL] = claims
         if header_token is None:
             self._check_csrf(request)

@@ -27,7 +27,7 @@ from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp.security import client_headers
-from idp.security.authn import bearer_token
+from idp.security.authn import SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import TokenError
@@ -160,6 +160,20 @@ async def _run(
             call = replace(call, subject=(result.tenant.id, result.user.id))
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
+    except SessionEnded as exc:
+        # A write applied before its session ended (a logout, a password change) and sent
+        # again with the same id gets the reply it got, not a 401 that would say it failed.
+        if action.replayable and call.message_id:
+            replay = await idempotency.stored_reply(
+                runtime.db,
+                exc.claims.tid,
+                user_id=exc.claims.sub,
+                message_id=call.message_id,
+                digest=idempotency.request_hash(key, raw),
+            )
+            if replay is not None:
+                return _replayed(replay), replace(call, principal=exc.claims)
+        return error_reply(exc.code, str(exc)), call
     except ValidationError as exc:
         return error_reply(
             ErrorCode.INVALID_REQUEST, "request failed validation", details=validation_details(exc)
@@ -210,9 +224,7 @@ async def _apply_once(
             digest=idempotency.request_hash(key, raw),
         )
         if replay is not None:
-            if replay.data.get("ok"):
-                return ReplyOk(data=replay.data.get("data"))
-            return ReplyError.model_validate(replay.data)
+            return _replayed(replay)
         try:
             result = await handler(request, call, runtime)
         except DomainError as exc:
@@ -229,6 +241,12 @@ async def _apply_once(
     if kept is not None:
         raise kept
     return reply
+
+
+def _replayed(replay: idempotency.Replay) -> ReplyOk | ReplyError:
+    if replay.data.get("ok"):
+        return ReplyOk(data=replay.data.get("data"))
+    return ReplyError.model_validate(replay.data)
 
 
 def _json(result: BaseModel | Encoded[Any] | None) -> orjson.Fragment | None:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from workers.errors import Conflict
 from workers.tables import processed_messages
-from workers.uow import UnitOfWork
+from workers.uow import Database, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +75,22 @@ async def remember(uow: UnitOfWork, *, user_id: UUID, message_id: str, data: Any
         )
         .values(reply=data)
     )
+
+
+async def stored_reply(
+    db: Database, tenant_id: UUID, *, user_id: UUID, message_id: str, digest: bytes
+) -> Replay | None:
+    """The reply stored for this user's message, if it was applied with this very request;
+    None otherwise (never applied, applied to another request, or still in flight)."""
+    async with db.transaction(tenant_id) as uow:
+        row = (
+            await uow.connection.execute(
+                select(processed_messages.c.request_hash, processed_messages.c.reply).where(
+                    processed_messages.c.user_id == user_id,
+                    processed_messages.c.message_id == message_id,
+                )
+            )
+        ).one_or_none()
+    if row is None or row.reply is None or row.request_hash != digest:
+        return None
+    return Replay(row.reply)

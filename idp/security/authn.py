@@ -20,6 +20,16 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
+class SessionEnded(TokenError):
+    """A valid token whose session has ended: 401, like any refused token. It carries
+    the verified claims, so that a message applied before the session ended can still be
+    answered with its stored reply (workers/dispatch.py)."""
+
+    def __init__(self, claims: AccessClaims) -> None:
+        super().__init__(ErrorCode.UNAUTHENTICATED, "session has ended")
+        self.claims = claims
+
+
 class Authenticator:
     def __init__(self, codec: TokenCodec, revocations: RevocationStore) -> None:
         self.codec = codec
@@ -31,7 +41,7 @@ class Authenticator:
             raise TokenError(ErrorCode.UNAUTHENTICATED, "authentication required")
         claims = self.codec.verify_access(token)
         if await self._revocations.is_revoked(claims.sid):
-            raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
+            raise SessionEnded(claims)
         return claims
 
     async def authenticate_with(
@@ -46,5 +56,5 @@ class Authenticator:
             claims.sid, lambda pipe: also(claims, pipe)
         )
         if revoked:
-            raise TokenError(ErrorCode.UNAUTHENTICATED, "session has ended")
+            raise SessionEnded(claims)
         return claims, results

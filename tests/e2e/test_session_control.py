@@ -6,6 +6,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from edge.requester import Requester
 from idp.settings import Settings
 from tests.e2e.conftest import PASSWORD, add_member, assert_error, bearer, signup
 
@@ -184,3 +185,38 @@ async def test_bearer_requests_are_exempt_from_the_origin_check(
     headers = {**bearer(owner["access_token"]), "Origin": "https://evil.example"}
     async with http.post("/v1/auth/logout-all", headers=headers) as r:
         assert r.status == 204
+
+
+@pytest.mark.parametrize("path", ["/v1/auth/logout", "/v1/auth/logout-all"])
+async def test_a_logout_retried_with_its_key_gets_its_answer_again(
+    http: aiohttp.ClientSession, settings: Settings, path: str
+) -> None:
+    """SPEC 5: a re-sent message is answered with the same reply, even when applying it
+    ended the very session its token belongs to (a logout whose 204 was lost). Only the
+    same request under the same key gets it: anything else with that token is 401."""
+    owner = await signup(http)
+    access, key = owner["access_token"], str(uuid.uuid4())
+    for _ in range(2):
+        async with http.post(path, headers={**bearer(access), "Idempotency-Key": key}) as r:
+            assert r.status == 204, await r.text()
+    async with http.post(path, headers=bearer(access)) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.post(path, headers={**bearer(access), "Idempotency-Key": "another"}) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.get("/v1/auth/me", headers={**bearer(access), "Idempotency-Key": key}) as r:
+        await assert_error(r, 401, "unauthenticated")
+    # Over AMQP, the same message id: the same reply.
+    requester = Requester(settings)
+    await requester.start()
+    try:
+        message_id = uuid.uuid4().hex
+        other = await login(http, owner["tenant"]["slug"], "owner@example.com")
+        headers = {"authorization": f"Bearer {other['access_token']}"}
+        key_action = "auth.logout" if path.endswith("logout") else "auth.logout_all"
+        replies = [
+            await requester.call(key_action, {}, headers=headers, message_id=message_id)
+            for _ in range(2)
+        ]
+    finally:
+        await requester.stop()
+    assert replies[0] == replies[1] == {"ok": True, "data": None}
