@@ -119,6 +119,7 @@ one_time_tokens = Table(
     _ts("created_at"),
     _ts("expires_at"),
     _ts("used_at", nullable=True),
+    Column("used_by", LargeBinary),
 )
 
 processed_messages = Table(

@@ -187,3 +187,49 @@ async def test_a_reset_request_sent_again_with_the_same_key_sends_one_token(
     async with http.get("/v1/audit", params=params, headers=bearer(owner["access_token"])) as r:
         entries = (await r.json())["items"]
     assert [e["target_id"] for e in entries] == [owner["user"]["id"]] * 2
+
+
+async def test_a_confirm_sent_again_with_its_key_gets_its_204_again(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """SPEC 5: a re-sent message gets the same reply. A reset (or verification) confirm
+    retried with its Idempotency-Key after a lost 204 finds its token spent by itself:
+    204 again, and nothing applied twice. The same token under another key, or without
+    one, is the 400 of a spent token."""
+    owner = await signup(http)
+    slug, user_id = owner["tenant"]["slug"], owner["user"]["id"]
+    async with event_tap(settings.amqp_url, "auth.password_reset_requested") as events:
+        async with http.post(
+            "/v1/auth/password-reset/request", json={"tenant": slug, "email": "owner@example.com"}
+        ) as r:
+            assert r.status == 202
+        reset = (await events.wait_for("auth.password_reset_requested", user_id=user_id))["data"]
+    body, key = {"token": reset["token"], "new_password": NEW_PASSWORD}, str(uuid.uuid4())
+    for _ in range(2):
+        async with http.post(
+            "/v1/auth/password-reset/confirm", json=body, headers={"Idempotency-Key": key}
+        ) as r:
+            assert r.status == 204, await r.text()
+    for headers in ({"Idempotency-Key": str(uuid.uuid4())}, {}):
+        async with http.post("/v1/auth/password-reset/confirm", json=body, headers=headers) as r:
+            await assert_error(r, 400, "invalid_request")
+    assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
+
+    credentials = {"tenant": slug, "email": "owner@example.com", "password": NEW_PASSWORD}
+    async with http.post("/v1/auth/login", json=credentials, headers=BEARER) as r:
+        assert r.status == 200
+        fresh = await r.json()
+    async with event_tap(settings.amqp_url, "auth.email_verification_requested") as events:
+        async with http.post(
+            "/v1/auth/verify-email/request", headers=bearer(fresh["access_token"])
+        ) as r:
+            assert r.status == 202
+        verify = await events.wait_for("auth.email_verification_requested", user_id=user_id)
+    body, key = {"token": verify["data"]["token"]}, str(uuid.uuid4())
+    for _ in range(2):
+        async with http.post(
+            "/v1/auth/verify-email/confirm", json=body, headers={"Idempotency-Key": key}
+        ) as r:
+            assert r.status == 204, await r.text()
+    async with http.post("/v1/auth/verify-email/confirm", json=body) as r:
+        await assert_error(r, 400, "invalid_request")

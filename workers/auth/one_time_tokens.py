@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from workers.tables import one_time_tokens
 from workers.uow import UnitOfWork
@@ -76,12 +76,24 @@ async def issue(
     return token
 
 
+def redeemer(message_id: str | None) -> bytes | None:
+    """What a token remembers of the message that spent it; None without a message id."""
+    if not message_id:
+        return None
+    return hashlib.sha256(b"idp redeem v1\0" + message_id.encode()).digest()
+
+
 async def redeem(
-    uow: UnitOfWork, token: str, purposes: tuple[Purpose, ...], now: datetime
+    uow: UnitOfWork,
+    token: str,
+    purposes: tuple[Purpose, ...],
+    now: datetime,
+    used_by: bytes | None = None,
 ) -> Redeemed | None:
     """Spend a live token of one of ``purposes``; None if unknown, used or expired.
 
-    The unit of work must already be bound to ``tenant_of(token)``.
+    The unit of work must already be bound to ``tenant_of(token)``. ``used_by``
+    (``redeemer``) lets the same message find it spent by itself (``redeemed_by``).
     """
     row = (
         await uow.connection.execute(
@@ -92,8 +104,26 @@ async def redeem(
                 one_time_tokens.c.used_at.is_(None),
                 one_time_tokens.c.expires_at > now,
             )
-            .values(used_at=now)
+            .values(used_at=now, used_by=used_by)
             .returning(one_time_tokens.c.user_id, one_time_tokens.c.purpose)
         )
     ).one_or_none()
     return Redeemed(row.user_id, row.purpose) if row is not None else None
+
+
+async def redeemed_by(
+    uow: UnitOfWork, token: str, purposes: tuple[Purpose, ...], used_by: bytes | None
+) -> bool:
+    """Whether this message already spent the token (it is being delivered again)."""
+    if used_by is None:
+        return False
+    row = (
+        await uow.connection.execute(
+            select(one_time_tokens.c.id).where(
+                one_time_tokens.c.token_hash == _digest(token),
+                one_time_tokens.c.purpose.in_(purposes),
+                one_time_tokens.c.used_by == used_by,
+            )
+        )
+    ).one_or_none()
+    return row is not None

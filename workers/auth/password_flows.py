@@ -139,10 +139,14 @@ class PasswordFlows:
             raise _bad_token()
         password_hash = await self._hasher.hash(request.new_password)
         now = self._clock()
+        purposes: tuple[Purpose, ...] = ("invite", "password_reset")
+        used_by = one_time_tokens.redeemer(call.message_id)
         async with self._db.transaction(tenant_id) as uow:
-            redeemed = await one_time_tokens.redeem(
-                uow, request.token, ("invite", "password_reset"), now
-            )
+            redeemed = await one_time_tokens.redeem(uow, request.token, purposes, now, used_by)
+            if redeemed is None and await one_time_tokens.redeemed_by(
+                uow, request.token, purposes, used_by
+            ):
+                return  # this very message set the password: the same 204 (SPEC 5)
             user = await users.user_by_id(uow, redeemed.user_id) if redeemed else None
             if user is None:
                 raise _bad_token()
@@ -187,9 +191,16 @@ class PasswordFlows:
         if tenant_id is None:
             raise _bad_token()
         now = self._clock()
+        used_by = one_time_tokens.redeemer(call.message_id)
         async with self._db.transaction(tenant_id) as uow:
-            redeemed = await one_time_tokens.redeem(uow, request.token, ("verify_email",), now)
+            redeemed = await one_time_tokens.redeem(
+                uow, request.token, ("verify_email",), now, used_by
+            )
             if redeemed is None:
+                if await one_time_tokens.redeemed_by(
+                    uow, request.token, ("verify_email",), used_by
+                ):
+                    return  # this very message verified the address: the same 204
                 raise _bad_token()
             await credentials.mark_email_verified(uow, redeemed.user_id, now)
             audit(
