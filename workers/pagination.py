@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import orjson
@@ -17,14 +17,20 @@ def encode_cursor(at: datetime, row_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The sort key a cursor names; 400 for anything we did not hand out."""
+    """The sort key a cursor names; 400 for anything that does not decode to one: not
+    base64 or JSON, not a pair of strings, no time zone, or a time PostgreSQL cannot hold
+    once in UTC (``9999-12-31T23:59:59-23:59`` parses, and failed to bind: a 500)."""
+    key: tuple[datetime, UUID] | None = None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, row_id = orjson.loads(raw)
-        key = datetime.fromisoformat(at), UUID(row_id)
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        if isinstance(at, str) and isinstance(row_id, str):
+            when = datetime.fromisoformat(at)
+            if when.tzinfo is not None:
+                key = when.astimezone(UTC), UUID(row_id)
+    except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         key = None
-    if key is None or key[0].tzinfo is None:
+    if key is None:
         raise InvalidRequest(
             "invalid cursor", details=[FieldError(field="cursor", message="not a cursor")]
         )

@@ -381,3 +381,23 @@ async def test_headers_that_never_finish_are_answered_within_the_budget(
     assert kept.startswith(b"HTTP/1.1 200")  # the first request was served as usual
     assert closed == b""
     assert budget - 1 < closed_after < budget + 3
+
+
+@pytest.mark.parametrize("path", ["/v1/users", "/v1/audit", "/v1/files"])
+async def test_a_forged_cursor_is_a_400_on_every_list(
+    http: aiohttp.ClientSession, path: str
+) -> None:
+    """SPEC 7: never a 500. A cursor that is well-formed base64 JSON but names no sort key
+    (an id that is a number, a time out of range once in UTC) was a 500, redelivered to
+    the worker five times and dead-lettered."""
+    owner = await signup(http)
+    for pair in (
+        ["2026-01-01T00:00:00+00:00", 5],
+        ["9999-12-31T23:59:59.999999-23:59", "ea7a387f-0166-49b7-acc4-e0e8639291e9"],
+    ):
+        cursor = base64.urlsafe_b64encode(orjson.dumps(pair)).decode().rstrip("=")
+        async with http.get(
+            path, params={"cursor": cursor}, headers=bearer(owner["access_token"])
+        ) as response:
+            error = await assert_error(response, 400, "invalid_request")
+            assert error["details"][0]["field"] == "cursor"

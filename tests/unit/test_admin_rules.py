@@ -1,8 +1,10 @@
 """Pure rules of tenant administration: grants, merge patches, cursors, role contracts."""
 
+import base64
 import uuid
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -51,6 +53,29 @@ def test_cursors_round_trip() -> None:
 def test_anything_else_is_an_invalid_cursor(cursor: str) -> None:
     with pytest.raises(InvalidRequest):
         decode_cursor(cursor)
+
+
+def _forged(*pair: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(pair))).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("2026-01-01T00:00:00+00:00", 5),  # an id that is no string (was a 500)
+        ("2026-01-01T00:00:00+00:00", [1]),
+        ("2026-01-01T00:00:00+00:00", {"a": 1}),
+        (20260101, str(uuid.UUID(int=1))),
+        # Valid ISO times that leave datetime's range once in UTC (were a 500 at bind time)
+        ("9999-12-31T23:59:59.999999-23:59", str(uuid.UUID(int=1))),
+        ("0001-01-01T00:00:00+23:59", str(uuid.UUID(int=1))),
+        ("2026-01-01T00:00:00", str(uuid.UUID(int=1))),  # no time zone
+    ],
+    ids=repr,
+)
+def test_a_forged_cursor_is_a_400_never_a_500(pair: tuple[object, object]) -> None:
+    with pytest.raises(InvalidRequest):
+        decode_cursor(_forged(*pair))
 
 
 def test_role_permissions_come_from_the_catalogue_sorted_once() -> None:
