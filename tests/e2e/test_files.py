@@ -246,10 +246,13 @@ async def test_another_tenants_file_is_not_found(http: aiohttp.ClientSession) ->
         assert response.status == 200
 
 
-@pytest.mark.parametrize("path_id", ["not-a-uuid", "1", "%2E%2E", "00000000-0000-0000-0000"])
+@pytest.mark.parametrize(
+    "path_id", ["not-a-uuid", "1", "%2E%2E", "00000000-0000-0000-0000", "a" * 3000], ids=len
+)
 async def test_an_id_that_is_not_a_uuid_is_not_found(
     http: aiohttp.ClientSession, path_id: str
 ) -> None:
+    """Whatever its length: a 3,000-character id was a 400 naming the length limit."""
     owner = bearer((await signup(http))["access_token"])
     async with http.get(f"/v1/files/{path_id}", headers=owner) as response:
         await assert_error(response, 404, "not_found")
