@@ -128,6 +128,28 @@ async def test_content_that_is_not_the_declared_type_is_rejected_and_deleted(
         await assert_error(response, 404, "not_found")
 
 
+@pytest.mark.parametrize(
+    "data", [b"\xff", b"\x80\x80\x80", b"hello\xff", "caf\u00e9".encode()[:-1]]
+)
+async def test_bytes_that_are_not_utf8_are_not_text(
+    http: aiohttp.ClientSession, data: bytes
+) -> None:
+    """Invalid UTF-8 at a short file's end was forgiven as "a character cut by the
+    window"; only the 512-byte window of a longer file may end inside one."""
+    token = (await signup(http))["access_token"]
+    created = await declared(
+        http, token, filename="x.txt", content_type="text/plain", size=len(data)
+    )
+    await put_bytes(created["upload"], data)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        error = await assert_error(response, 400, "invalid_request")
+    assert "not text/plain" in error["message"]
+    long_text = "€".encode() * 200  # 3 bytes each: the 512-byte window ends inside one
+    assert (
+        await uploaded(http, token, data=long_text, filename="y.txt", content_type="text/plain")
+    )["status"] == "ready"
+
+
 async def test_a_size_other_than_declared_is_rejected_and_deleted(
     http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
 ) -> None:

@@ -24,22 +24,30 @@ SAMPLES = {
 
 @pytest.mark.parametrize("content_type", sorted(SAMPLES))
 def test_each_type_accepts_its_own_bytes_and_no_other(content_type: str) -> None:
-    assert matches(content_type, SAMPLES[content_type])
+    assert matches(content_type, SAMPLES[content_type], whole=True)
     for other, data in SAMPLES.items():
         if other != content_type:
-            assert not matches(content_type, data), (content_type, other)
+            assert not matches(content_type, data, whole=True), (content_type, other)
 
 
 def test_text_refuses_binary_and_tolerates_a_cut_character() -> None:
-    assert not matches("text/plain", b"abc\x00def")
-    assert not matches("text/plain", b"\xff\xfe\x00a")
-    assert matches("text/plain", "abc€".encode()[:-1])  # the window ended mid-character
-    assert not matches("text/plain", b"<\x1b[31m")
+    assert not matches("text/plain", b"abc\x00def", whole=True)
+    assert not matches("text/plain", b"\xff\xfe\x00a", whole=True)
+    cut = "abc€".encode()[:-1]
+    assert matches("text/plain", cut, whole=False)  # the window ended mid-character
+    assert not matches("text/plain", cut, whole=True)  # the file itself ends there
+    assert not matches("text/plain", b"<\x1b[31m", whole=True)
+    # Bytes that are never UTF-8 are refused wherever they are, the end included: the
+    # check forgave any bad last three bytes (an audit completed b"\xff" as text).
+    for never in (b"\xff", b"\x80\x80\x80", b"hello\xff", b"hi\xc0\xaf"):
+        for whole in (True, False):
+            assert not matches("text/plain", never, whole=whole), (never, whole)
+    assert matches("text/plain", "plain text, é, 😀".encode(), whole=True)
 
 
 def test_unknown_types_never_match() -> None:
-    assert not matches("text/html", b"<html>")
-    assert not matches("image/png", b"")
+    assert not matches("text/html", b"<html>", whole=True)
+    assert not matches("image/png", b"", whole=True)
 
 
 def test_content_disposition_keeps_any_name_and_a_safe_fallback() -> None:

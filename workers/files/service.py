@@ -177,7 +177,7 @@ class FileService:
         if content_type is not None and content_type.lower() != declared.content_type:
             return f"stored as {content_type}, declared as {declared.content_type}"
         head = await self._storage.read_start(record.object_key, SNIFF_BYTES)
-        if not matches(declared.content_type, head):
+        if not matches(declared.content_type, head, whole=size <= SNIFF_BYTES):
             return f"the content is not {declared.content_type}"
         return None
 

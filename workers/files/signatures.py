@@ -1,5 +1,6 @@
 """Does an object's first bytes match its declared content type? Pure; no I/O."""
 
+import codecs
 from collections.abc import Callable
 from typing import Final
 
@@ -29,19 +30,20 @@ def _pdf(head: bytes) -> bool:
     return head.startswith(b"%PDF-")
 
 
-def _text(head: bytes) -> bool:
-    """UTF-8 without control characters (a multi-byte character cut at the end is fine)."""
+def text_matches(head: bytes, *, whole: bool) -> bool:
+    """UTF-8 without control characters. When ``head`` is only the object's start, the
+    window may end inside a character: an incomplete sequence there is fine. Bytes that
+    can never be UTF-8 (``\xff``, a stray continuation byte) are refused wherever they
+    are, and so is a cut character at the real end of the file (``whole``)."""
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     if any(byte in _TEXT_CONTROLS or byte == 0x7F for byte in head):
         return False
-    for cut in range(4):  # the window may end inside a character of up to 4 bytes
-        try:
-            head[: len(head) - cut].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        return True
-    return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 SIGNATURES: Final[dict[str, Callable[[bytes], bool]]] = {
@@ -50,11 +52,13 @@ SIGNATURES: Final[dict[str, Callable[[bytes], bool]]] = {
     "image/gif": _gif,
     "image/webp": _webp,
     "application/pdf": _pdf,
-    "text/plain": _text,
 }
 
 
-def matches(content_type: str, head: bytes) -> bool:
-    """True when ``head`` (the object's first bytes) is what ``content_type`` says it is."""
+def matches(content_type: str, head: bytes, *, whole: bool) -> bool:
+    """True when ``head`` (the object's first bytes; all of them when ``whole``) is what
+    ``content_type`` says it is."""
+    if content_type == "text/plain":
+        return text_matches(head, whole=whole)
     check = SIGNATURES.get(content_type)
     return check is not None and check(head)
