@@ -19,7 +19,7 @@ from edge.middleware import build_middleware
 from edge.protocol import EdgeRunner
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
-from idp.preflight import check_amqp, check_redis
+from idp.preflight import StartupFailure, check_amqp, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.authn import Authenticator
 from idp.security.revocation import RevocationStore
@@ -143,7 +143,15 @@ async def serve_edge(settings: Settings) -> None:
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        where = f"{settings.edge_host}:{settings.edge_port}"
+        raise StartupFailure(
+            f"the edge cannot listen on {where} ({exc.strerror or exc}):"
+            " stop what holds it, or set EDGE_HOST / EDGE_PORT"
+        ) from None
     freeze_startup_heap()
     log.info("edge listening", extra={"url": f"http://{settings.edge_host}:{settings.edge_port}"})
     stop = asyncio.Event()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from contracts.actions import FAMILIES
 from idp.logs import configure_logging
-from idp.preflight import ServiceUnreachable
+from idp.preflight import StartupFailure
 from idp.settings import load_settings
 
 
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             json_path = Path(args.json_path) if args.json_path else None
             options = Options(args.duration, args.concurrency, json_path, args.url, args.load)
             raise SystemExit(run_bench(settings, options))
-    except ServiceUnreachable as exc:
+    except StartupFailure as exc:
         print(f"idp: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
     except KeyboardInterrupt:

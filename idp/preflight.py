@@ -15,7 +15,12 @@ HOW_TO_START = {
 CONNECT_SECONDS = 5.0
 
 
-class ServiceUnreachable(Exception):
+class StartupFailure(Exception):
+    """A start-up problem said in one line, never a traceback (SPEC 2): ``idp`` prints it
+    and exits with 3."""
+
+
+class ServiceUnreachable(StartupFailure):
     def __init__(self, service: str, url: str, reason: str) -> None:
         self.service = service
         super().__init__(
@@ -41,15 +46,18 @@ async def check_postgres(url: str) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_SECONDS)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, rejected, or a DSN it cannot use
         raise ServiceUnreachable("PostgreSQL", url, _reason(exc)) from None
     await conn.close()
 
 
 async def check_redis(url: str) -> None:
-    client: Redis = Redis.from_url(
-        url, socket_connect_timeout=CONNECT_SECONDS, socket_timeout=CONNECT_SECONDS
-    )
+    try:
+        client: Redis = Redis.from_url(
+            url, socket_connect_timeout=CONNECT_SECONDS, socket_timeout=CONNECT_SECONDS
+        )
+    except ValueError as exc:  # a URL redis-py cannot use
+        raise ServiceUnreachable("Redis", url, _reason(exc)) from None
     try:
         await client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means unreachable

@@ -4,6 +4,7 @@ import os
 import sys
 from functools import cached_property
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +15,20 @@ from contracts.files import VERIFIABLE_CONTENT_TYPES
 MIN_SECRET_BYTES = 32
 
 CsvList = Annotated[list[str], NoDecode]
+
+
+def _url(value: str | None, schemes: tuple[str, ...], *, needs_host: bool = True) -> str | None:
+    """``value`` if it is a URL of one of ``schemes`` (with a host, unless not needed): a
+    malformed one is a configuration error of one line, not a driver's traceback later."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in schemes or (needs_host and not parts.hostname):
+        starts = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ValueError(
+            f"must be a URL starting {starts}" + (", with a host" if needs_host else "")
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -36,7 +51,7 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(30, ge=0, le=30)
 
     edge_host: str = "127.0.0.1"
-    edge_port: int = 3001
+    edge_port: int = Field(3001, ge=1, le=65535)
     edge_public_url: str | None = None
     cookie_secure: bool = True
     cors_allowed_origins: CsvList = []
@@ -108,6 +123,27 @@ class Settings(BaseSettings):
                     + ", ".join(VERIFIABLE_CONTENT_TYPES)
                 )
         return value
+
+    @field_validator("database_url", "database_owner_url", "database_admin_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        # No host is a Unix socket for asyncpg (``postgresql:///idp?host=/run/postgresql``).
+        return _url(value, ("postgresql", "postgres", "postgresql+asyncpg"), needs_host=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        return _url(value, ("redis", "rediss", "unix"), needs_host=False) or value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, value: str) -> str:
+        return _url(value, ("amqp", "amqps")) or value
+
+    @field_validator("s3_endpoint_url", "s3_public_endpoint_url", "edge_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _url(value or None, ("http", "https"))
 
     @field_validator("jwt_secret", "jwt_refresh_secret")
     @classmethod

@@ -58,3 +58,49 @@ def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, serv
     assert line.startswith(f"idp: {service} is not reachable at "), line
     assert f"127.0.0.1:{port}" in line
     assert "Traceback" not in line
+
+
+def _run(command: str, **overrides: str) -> tuple[int, list[str]]:
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **overrides}
+    done = subprocess.run(
+        [sys.executable, "-m", "idp", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, [line for line in (done.stdout + done.stderr).splitlines() if line]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "garbage"),
+        ("DATABASE_URL", "mysql://a@b/c"),
+        ("REDIS_URL", "garbage"),
+        ("AMQP_URL", "garbage"),
+        ("S3_ENDPOINT_URL", "garbage"),
+        ("EDGE_PORT", "99999"),  # was taken modulo 65536: the edge listened on 34463
+        ("EDGE_PORT", "0"),
+    ],
+)
+def test_a_malformed_setting_is_one_clear_line(variable: str, value: str) -> None:
+    """A URL no driver can use was a traceback from deep inside it (asyncpg's invalid
+    DSN, redis-py's scheme check, botocore's endpoint check)."""
+    code, output = _run("worker", **{variable: value})
+    assert code == 2, output
+    assert len(output) == 1, output
+    assert output[0].startswith(f"idp: invalid configuration: {variable}: "), output
+
+
+def test_a_port_already_taken_is_one_clear_line() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, output = _run("edge", EDGE_PORT=str(port))
+    assert code == 3, output
+    assert len(output) == 1, output
+    assert output[0].startswith(f"idp: the edge cannot listen on 127.0.0.1:{port} "), output
+    assert "address already in use" in output[0]
