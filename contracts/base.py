@@ -147,7 +147,13 @@ class Request(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        _reject_unstorable(data)
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            # A path id is only ever parsed as a UUID, never stored: one with a NUL in
+            # it is as unknown as any other malformed id (404), not a 400 that tells
+            # it apart (``contracts.paging.ResourceId``).
+            _reject_unstorable({key: value for key, value in data.items() if key != "id"})
+        else:
+            _reject_unstorable(data)
         return data
 
 

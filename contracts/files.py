@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 
 from contracts.actions import action
 from contracts.base import Request, View
+from contracts.paging import ResourceId
 
 # Content types whose leading bytes the files worker can verify on completion; the
 # configured allow-list (FILE_CONTENT_TYPES) is a subset of these.
@@ -43,7 +44,7 @@ ContentType = Annotated[
     ),
 ]
 # A path id is any string: one that is not a UUID is simply not found (404), never a 400.
-FileId = Annotated[str, Field(max_length=4096)]
+FileId = ResourceId  # 404 for anything that is no UUID, whatever its length
 
 
 class File(View):

@@ -269,12 +269,14 @@ async def test_another_tenants_file_is_not_found(http: aiohttp.ClientSession) ->
 
 
 @pytest.mark.parametrize(
-    "path_id", ["not-a-uuid", "1", "%2E%2E", "00000000-0000-0000-0000", "a" * 3000], ids=len
+    "path_id",
+    ["not-a-uuid", "1", "%2E%2E", "00000000-0000-0000-0000", "a" * 5000, "%00", "a%00b"],
+    ids=lambda path_id: f"{path_id[:24]}({len(path_id)})",
 )
 async def test_an_id_that_is_not_a_uuid_is_not_found(
     http: aiohttp.ClientSession, path_id: str
 ) -> None:
-    """Whatever its length: a 3,000-character id was a 400 naming the length limit."""
+    """Whatever it holds: a 5,000-character id, or a NUL, was a 400 that told it apart."""
     owner = bearer((await signup(http))["access_token"])
     async with http.get(f"/v1/files/{path_id}", headers=owner) as response:
         await assert_error(response, 404, "not_found")
