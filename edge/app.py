@@ -5,12 +5,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from contracts.actions import family_queue
 from contracts.catalog import FAMILIES, PING
+from contracts.errors import ErrorCode
 from edge.api_docs import add_api_docs
 from edge.errors import json_response
 from edge.gateway import REQUEST_ID, Gateway
@@ -83,11 +85,27 @@ async def readyz(request: web.Request) -> web.Response:
     answers = await asyncio.gather(*(ping(f) for f in FAMILIES))
     families = {f: ("ok" if ok else "unavailable") for f, ok in zip(FAMILIES, answers, strict=True)}
     ready = gateway.requester.connected and all(answers)
-    body = {
+    body: dict[str, Any] = {
         "status": "ready" if ready else "unavailable",
         "broker": gateway.requester.connected,
         "families": families,
     }
+    if not ready:
+        # An error like every other (SPEC 4's shape), which says what is missing too.
+        missing = [family for family, ok in zip(FAMILIES, answers, strict=True) if not ok]
+        reason = (
+            "the broker is not connected"
+            if not gateway.requester.connected
+            else f"no worker answered for {', '.join(missing)}"
+        )
+        body = {
+            "error": {
+                "code": ErrorCode.UNAVAILABLE,
+                "message": f"not ready: {reason}",
+                "request_id": request[REQUEST_ID],
+            },
+            **body,
+        }
     return json_response(body, status=200 if ready else 503)
 
 

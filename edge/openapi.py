@@ -72,9 +72,12 @@ def _operational_paths() -> dict[str, dict[str, Any]]:
         "application/json",
         _READINESS,
     )
+    not_ready = copy.deepcopy(_READINESS)
+    not_ready["properties"]["error"] = ERROR_SCHEMA["properties"]["error"]
+    not_ready["required"] = ["error", *_READINESS["required"]]
     readyz["responses"]["503"] = {
-        "description": "Not ready",
-        "content": {"application/json": {"schema": _READINESS}},
+        "description": "Not ready: the error shape, and which part is missing",
+        "content": {"application/json": {"schema": not_ready}},
     }
     return {
         "/healthz": {

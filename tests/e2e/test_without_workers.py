@@ -37,7 +37,12 @@ async def test_readyz_is_503_and_requests_end_within_the_budget(lonely_edge: Pla
         async with http.get("/readyz") as response:
             assert response.status == 503
             body = await response.json()
+            # SPEC 4's error shape, like every error, with what is missing beside it.
+            error = body["error"]
+            assert error["code"] == "unavailable"
+            assert error["request_id"] == response.headers["X-Request-ID"]
         assert body["families"] == dict.fromkeys(("auth", "users", "roles", "files"), "unavailable")
+        assert error["message"] == "not ready: no worker answered for auth, users, roles, files"
         started = time.monotonic()
         async with http.post(
             "/v1/auth/login",
