@@ -40,6 +40,8 @@ class Action:
     permission: str | None = None
     summary: str = ""
     read_only: bool = False
+    # Counted by the per-address limit (SPEC 4.5: login, sign-up and reset requests).
+    address_limited: bool = False
 
     @property
     def family(self) -> str:
@@ -63,11 +65,14 @@ def action(
     permission: str | None = None,
     summary: str = "",
     read_only: bool = False,
+    address_limited: bool = False,
 ) -> Action:
     """Declare an action once; a second declaration of the same key is a programming error."""
     if key in ACTIONS:
         raise ValueError(f"action {key} declared twice")
-    declared = Action(key, request, response, authenticated, permission, summary, read_only)
+    declared = Action(
+        key, request, response, authenticated, permission, summary, read_only, address_limited
+    )
     ACTIONS[key] = declared
     return declared
 

@@ -69,8 +69,16 @@ AUTH_SIGNUP = action(
     LoginResult,
     authenticated=False,
     summary="Create a tenant, its built-in roles and its owner, logged in",
+    address_limited=True,
 )
-AUTH_LOGIN = action("auth.login", LoginRequest, LoginResult, authenticated=False, summary="Log in")
+AUTH_LOGIN = action(
+    "auth.login",
+    LoginRequest,
+    LoginResult,
+    authenticated=False,
+    summary="Log in",
+    address_limited=True,
+)
 AUTH_REFRESH = action(
     "auth.refresh",
     RefreshRequest,

@@ -95,6 +95,7 @@ AUTH_PASSWORD_RESET_REQUEST = action(
     None,
     authenticated=False,
     summary="Ask for a reset token (always accepted)",
+    address_limited=True,
 )
 AUTH_PASSWORD_RESET_CONFIRM = action(
     "auth.password_reset_confirm",

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp.preflight import StartupFailure, check_amqp, check_redis
 from idp.runner import freeze_startup_heap, run_async
+from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator
 from idp.security.revocation import RevocationStore
 from idp.security.tokens import TokenCodec
@@ -45,7 +47,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await requester.start()
     revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
     app[GATEWAY] = gateway = Gateway(
-        settings, requester, Authenticator(TokenCodec(settings), revocations), app[METRICS]
+        settings,
+        requester,
+        Authenticator(TokenCodec(settings), revocations),
+        app[METRICS],
+        AddressLimit(redis, settings.ip_rate_limit_per_minute, time.time),
     )
     yield
     await gateway.close()

@@ -26,6 +26,7 @@ from edge.origins import UNSAFE_METHODS, OriginPolicy
 from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
 from edge.routes.model import HttpRoute
+from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator, SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
 from idp.settings import Settings
@@ -49,8 +50,10 @@ class Gateway:
         requester: Requester,
         authenticator: Authenticator,
         metrics: EdgeMetrics,
+        address_limit: AddressLimit,
     ) -> None:
         self.settings = settings
+        self._address_limit = address_limit
         self._metrics = metrics
         self.requester = requester
         self._authenticator = authenticator
@@ -79,24 +82,18 @@ class Gateway:
             headers["authorization"] = f"Bearer {await self._authenticate(request, action)}"
         elif action.key in SESSION_RESULTS:
             self._check_session_csrf(request)
-        payload = await self._payload(request, route)
-        if action.key in REFRESH_FROM_COOKIE and "refresh_token" not in payload:
-            cookie = request.cookies.get(self._cookies.refresh)
-            if cookie:
-                self._check_csrf(request)
-                payload["refresh_token"] = cookie
-        if action.key in REFRESH_FROM_COOKIE and payload.get("refresh_token") in (None, ""):
-            # No token in the body nor in the cookie (a client after logout): a missing
-            # token is a 401 (SPEC 4), so the client knows to log in again.
-            raise ApiError(ErrorCode.UNAUTHENTICATED, "no refresh token: log in again")
         try:
-            action.request.model_validate(payload)
-        except ValidationError as exc:
-            raise ApiError(
-                ErrorCode.INVALID_REQUEST,
-                "request failed validation",
-                details=validation_details(exc),
-            ) from None
+            payload = await self._checked_payload(request, route)
+        except ApiError as refused:
+            if action.address_limited and refused.status in (400, 413):
+                # Refused here, it reaches no worker to be counted: count it here, so a
+                # malformed login counts against its address like any other (SPEC 4.5).
+                retry_after = await self._address_limit.count(ip or "-")
+                if retry_after is not None:
+                    raise ApiError(
+                        ErrorCode.RATE_LIMITED, "too many requests", retry_after=retry_after
+                    ) from None
+            raise
         # An empty header means "not given", like an empty query parameter.
         message_id = request.headers.get("Idempotency-Key") or None
         if message_id is not None and not _is_message_id(message_id):
@@ -166,6 +163,30 @@ class Gateway:
             return
         if "Origin" in request.headers or "Referer" in request.headers:
             self._check_csrf(request)
+
+    async def _checked_payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
+        """The request's fields (body, path, query; a refresh token from its cookie),
+        checked against the action's contract: a 400 costs no broker hop."""
+        action = route.action
+        payload = await self._payload(request, route)
+        if action.key in REFRESH_FROM_COOKIE and "refresh_token" not in payload:
+            cookie = request.cookies.get(self._cookies.refresh)
+            if cookie:
+                self._check_csrf(request)
+                payload["refresh_token"] = cookie
+        if action.key in REFRESH_FROM_COOKIE and payload.get("refresh_token") in (None, ""):
+            # No token in the body nor in the cookie (a client after logout): a missing
+            # token is a 401 (SPEC 4), so the client knows to log in again.
+            raise ApiError(ErrorCode.UNAUTHENTICATED, "no refresh token: log in again")
+        try:
+            action.request.model_validate(payload)
+        except ValidationError as exc:
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                "request failed validation",
+                details=validation_details(exc),
+            ) from None
+        return payload
 
     async def _payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
         payload: dict[str, Any] = {}

@@ -136,6 +136,10 @@ async def _run(
         return error_reply(ErrorCode.NOT_FOUND, f"unknown action {key!r}"), call
     action, handler = route
     try:
+        if action.address_limited:
+            # Before the body is even parsed: a malformed login counts against its address
+            # like any other (SPEC 4.5; the edge counts those it refuses itself).
+            await runtime.throttle.check_address(call.client.rate_key)
         raw: Any = orjson.loads(message.body) if message.body else {}
         request = action.request.model_validate(raw)
         if action.authenticated:

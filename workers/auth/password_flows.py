@@ -95,7 +95,6 @@ class PasswordFlows:
     async def request_reset(self, request: PasswordResetRequest, call: Call) -> None:
         """Always accepted, in the same time; a token goes out only for a real account."""
         started = time.monotonic()
-        await self._throttle.check_address(call.client.rate_key)
         now = self._clock()
         async with self._db.transaction() as uow:
             tenant_id = await users.tenant_id_by_slug(uow, request.tenant)

@@ -117,7 +117,6 @@ class AuthService:
         """Create a tenant with its built-in roles and its owner, and log the owner in."""
         if not self._settings.signup_enabled:
             raise Forbidden("sign-up is disabled on this deployment")
-        await self._throttle.check_address(call.client.rate_key)
         check_new_password(request.owner.password, request.owner.email, "owner.password")
         password_hash = await self._hasher.hash(request.owner.password)
         tenant_id, user_id, now = uuid.uuid4(), uuid.uuid4(), self._clock()
@@ -210,7 +209,6 @@ class AuthService:
         the tenant and account exist (docs/security.md).
         """
         email = str(request.email)
-        await self._throttle.check_address(call.client.rate_key)
         await self._throttle.claim_attempt(request.tenant, email)
         tenant, user = await users.login_account(self._db, request.tenant, email)
         tenant_id = tenant.id if tenant is not None else None

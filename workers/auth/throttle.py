@@ -23,6 +23,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from idp.security.address_limit import AddressLimit
 from idp.settings import Settings
 from workers.errors import RateLimited
 
@@ -60,13 +61,6 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return failures
 """
 
-# KEYS[1] window counter; ARGV window seconds. Returns the count in this window.
-_COUNT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
-return n
-"""
-
 
 def _account_key(tenant_slug: str, email: str) -> str:
     digest = hashlib.sha256(f"{tenant_slug}\n{email.casefold()}".encode()).hexdigest()
@@ -78,8 +72,10 @@ class Throttle:
         self._redis = redis
         self._max_failures = settings.login_max_failures
         self._max_delay = settings.login_lock_max_seconds
-        self._per_minute = settings.ip_rate_limit_per_minute
         self._clock = clock
+        self._addresses = AddressLimit(
+            redis, settings.ip_rate_limit_per_minute, lambda: clock().timestamp()
+        )
 
     def _args(self) -> list[str]:
         return [
@@ -95,12 +91,9 @@ class Throttle:
         publisher's broker account; publishers naming neither share one bucket, so they
         cannot escape the limit by leaving the header out); 429 past the per-minute limit.
         """
-        now = self._clock().timestamp()
-        window = int(now // 60)
-        key = f"idp:throttle:ip:{rate_key}:{window}"
-        count = int(await self._redis.eval(_COUNT, 1, key, "60"))
-        if count > self._per_minute:
-            raise RateLimited(retry_after=max(1, math.ceil((window + 1) * 60 - now)))
+        retry_after = await self._addresses.count(rate_key)
+        if retry_after is not None:
+            raise RateLimited(retry_after=retry_after)
 
     async def claim_attempt(self, tenant_slug: str, email: str) -> None:
         """Raise 429 while the account's delay runs; otherwise let one attempt proceed."""

@@ -1,0 +1,40 @@
+"""The per-address limit of SPEC 4.5, shared by the workers and the edge.
+
+``IP_RATE_LIMIT_PER_MINUTE`` login, sign-up and reset requests per client address and
+fixed one-minute window, counted in Redis (one Lua script, so every process sees one
+count). The workers count every such request they serve, whoever published it
+(workers/auth/throttle.py); the edge counts those it refuses itself before any worker
+sees them (a body that is not JSON, or fails its contract), so that malformed requests
+are limited like well-formed ones.
+"""
+
+import math
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+# KEYS[1] window counter; ARGV window seconds. Returns the count in this window.
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return n
+"""
+WINDOW_SECONDS = 60
+
+
+class AddressLimit:
+    def __init__(self, redis: "Redis", per_minute: int, clock: Callable[[], float]) -> None:
+        self._redis = redis
+        self._per_minute = per_minute
+        self._clock = clock
+
+    async def count(self, rate_key: str) -> int | None:
+        """Count one request from ``rate_key``; past the limit, the seconds until the
+        window ends (for ``Retry-After``), else None."""
+        now = self._clock()
+        window = int(now // WINDOW_SECONDS)
+        key = f"idp:throttle:ip:{rate_key}:{window}"
+        count = int(await self._redis.eval(_COUNT, 1, key, str(WINDOW_SECONDS)))
+        if count > self._per_minute:
+            return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        return None
