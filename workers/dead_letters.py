@@ -80,8 +80,9 @@ async def keep(message: AbstractIncomingMessage) -> None:
     """Drop an expired request; pass anything else on to ``idp.dead`` without its secrets.
 
     The message is acked only once ``idp.dead`` has confirmed the redacted copy (the
-    intake channel has publisher confirms): a worker dying in between leaves the original
-    in the intake, to be kept again, at worst twice.
+    intake channel has publisher confirms; a nack or a return raises, and the caller
+    requeues the original): a worker dying in between leaves the original in the intake,
+    to be kept again, at worst twice.
     """
     reason = death_reason(message)
     if reason == "expired":
@@ -102,6 +103,7 @@ async def keep(message: AbstractIncomingMessage) -> None:
         redacted_body(message.body),
         exchange="",
         routing_key=QUEUE_DEAD,
+        mandatory=True,  # a missing idp.dead is a returned publish, not a silent drop
         properties=Basic.Properties(
             content_type=message.content_type,
             correlation_id=message.correlation_id,
