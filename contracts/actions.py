@@ -24,6 +24,9 @@ QUEUE_DEAD: Final = "idp.dead"
 # idp.dlx feeds this queue; workers drop expired requests from it and pass the rest on to
 # idp.dead with their secrets redacted (workers/dead_letters.py).
 QUEUE_DEAD_INTAKE: Final = "idp.dead.intake"
+# Actions that end the caller's own session: sent again with the same message id after
+# they applied, they meet their own revocation, and get their stored (empty) reply.
+SELF_ENDING: Final = frozenset({"auth.logout", "auth.logout_all"})
 FAMILIES: Final[tuple[str, ...]] = ("auth", "users", "roles", "files")
 
 

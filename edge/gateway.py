@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from contracts.actions import Action
+from contracts.actions import SELF_ENDING, Action
 from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
 from edge.availability import WorkerPresence
@@ -135,10 +135,10 @@ class Gateway:
         try:
             claims = await self._authenticator.authenticate(token)
         except SessionEnded as ended:
-            # A write retried with its Idempotency-Key after its session ended (a logout
-            # whose answer was lost): the worker answers with the stored reply if the
-            # first attempt was applied, and 401 otherwise (workers/dispatch.py).
-            if not (action.replayable and request.headers.get("Idempotency-Key")):
+            # A logout retried with its Idempotency-Key after it ended the session (its
+            # answer was lost): the worker answers with the stored reply if the first
+            # attempt was applied, and 401 otherwise (workers/dispatch.py).
+            if not (action.key in SELF_ENDING and request.headers.get("Idempotency-Key")):
                 raise
             claims = ended.claims
         request[PRINCIPAL] = claims

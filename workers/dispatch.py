@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from contracts.actions import DEADLINE_HEADER
+from contracts.actions import DEADLINE_HEADER, SELF_ENDING
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
@@ -165,14 +165,16 @@ async def _run(
     except orjson.JSONDecodeError:
         return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
     except SessionEnded as exc:
-        # A write applied before its session ended (a logout, a password change) and sent
-        # again with the same id gets the reply it got, not a 401 that would say it failed.
-        if action.replayable and call.message_id:
+        # A logout sent again with the same id after it ended its own session gets the
+        # reply it got (an empty success), not a 401 that would say it failed. Only these
+        # actions: a revoked token must not fetch what another session's writes returned.
+        if action.key in SELF_ENDING and call.message_id:
             replay = await idempotency.stored_reply(
                 runtime.db,
                 exc.claims.tid,
                 user_id=exc.claims.sub,
                 message_id=call.message_id,
+                routing_key=key,
                 digest=idempotency.request_hash(key, raw),
             )
             if replay is not None:

@@ -77,20 +77,37 @@ async def remember(uow: UnitOfWork, *, user_id: UUID, message_id: str, data: Any
     )
 
 
+class _NotApplied(Exception):
+    """Rolls back a claim taken only to learn whether the message was applied."""
+
+
 async def stored_reply(
-    db: Database, tenant_id: UUID, *, user_id: UUID, message_id: str, digest: bytes
+    db: Database,
+    tenant_id: UUID,
+    *,
+    user_id: UUID,
+    message_id: str,
+    routing_key: str,
+    digest: bytes,
 ) -> Replay | None:
-    """The reply stored for this user's message, if it was applied with this very request;
-    None otherwise (never applied, applied to another request, or still in flight)."""
-    async with db.transaction(tenant_id) as uow:
-        row = (
-            await uow.connection.execute(
-                select(processed_messages.c.request_hash, processed_messages.c.reply).where(
-                    processed_messages.c.user_id == user_id,
-                    processed_messages.c.message_id == message_id,
-                )
+    """The reply stored for this user's message if it was applied with this very request;
+    None otherwise (never applied, or applied to another request).
+
+    A delivery of it still in flight is waited for, as ``claim`` waits: taking the claim
+    blocks on the other's uncommitted one, then finds its reply. A claim that goes through
+    (nothing was applied) is rolled back at once.
+    """
+    try:
+        async with db.transaction(tenant_id) as uow:
+            replay = await claim(
+                uow,
+                user_id=user_id,
+                message_id=message_id,
+                routing_key=routing_key,
+                digest=digest,
             )
-        ).one_or_none()
-    if row is None or row.reply is None or row.request_hash != digest:
+            if replay is None:
+                raise _NotApplied
+    except (_NotApplied, Conflict):
         return None
-    return Replay(row.reply)
+    return replay if replay.data else None

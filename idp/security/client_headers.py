@@ -38,4 +38,7 @@ def sign(key: bytes, message_id: str, deadline: int, ip: str, user_agent: str) -
 def verify(
     key: bytes, signature: str, message_id: str, deadline: int, ip: str, user_agent: str
 ) -> bool:
-    return hmac.compare_digest(signature, sign(key, message_id, deadline, ip, user_agent))
+    # As bytes: compare_digest refuses a str that is not ASCII (a publisher's header may be
+    # anything), and that TypeError crashed the worker before it could reply.
+    expected = sign(key, message_id, deadline, ip, user_agent).encode()
+    return hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected)

@@ -1,5 +1,6 @@
 """Session control: list, end one, end all, an admin ending another user's sessions."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -220,3 +221,39 @@ async def test_a_logout_retried_with_its_key_gets_its_answer_again(
     finally:
         await requester.stop()
     assert replies[0] == replies[1] == {"ok": True, "data": None}
+
+
+async def test_logouts_sent_at_once_with_one_key_all_get_the_answer(
+    http: aiohttp.ClientSession,
+) -> None:
+    """A retry that overtakes the first attempt (its revocation is in Redis, its
+    transaction not yet committed) waits for it and gets its answer, not a 401."""
+    owner = await signup(http)
+    headers = {**bearer(owner["access_token"]), "Idempotency-Key": str(uuid.uuid4())}
+
+    async def logout() -> int:
+        async with http.post("/v1/auth/logout", headers=headers) as r:
+            return r.status
+
+    assert await asyncio.gather(*(logout() for _ in range(6))) == [204] * 6
+
+
+async def test_a_revoked_token_gets_no_stored_reply_of_another_session(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Only a logout replays past its own revocation: a revoked token presenting another
+    session's key and request (a files.create, whose reply holds an upload URL) is 401."""
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    other = await login(http, slug, "owner@example.com")
+    key, body = str(uuid.uuid4()), {"filename": "a.png", "content_type": "image/png", "size": 10}
+    async with http.post(
+        "/v1/files", json=body, headers={**bearer(other["access_token"]), "Idempotency-Key": key}
+    ) as r:
+        assert r.status == 201
+    async with http.post("/v1/auth/logout", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 204
+    async with http.post(
+        "/v1/files", json=body, headers={**bearer(owner["access_token"]), "Idempotency-Key": key}
+    ) as r:
+        await assert_error(r, 401, "unauthenticated")

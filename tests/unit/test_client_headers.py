@@ -47,6 +47,9 @@ def test_headers_a_publisher_wrote_itself_are_neither_counted_nor_recorded() -> 
         _signed("10.0.0.7", "curl/8", key=signing_key(SecretStr("o" * 40))),  # another key
         _signed("10.0.0.7", "curl/8", message_id="m-2"),  # lifted from another message
         {**_signed("10.0.0.7", "curl/8"), "x-deadline": DEADLINE + 1},  # another deadline
+        # Not ASCII: hmac.compare_digest raised TypeError on it, and the worker crashed.
+        {**_signed("10.0.0.7", "curl/8"), "x-client-sig": "é" * 64},
+        {**_signed("10.0.0.7", "curl/8"), "x-client-sig": "\udcff"},
     ]
     for headers in forged:
         assert _client_of(_Message(headers)) == Client(), headers
