@@ -38,6 +38,7 @@ METRICS = web.AppKey("metrics", EdgeMetrics)
 # runs; allow up to this much so that the middleware answers in the error shape.
 PARSER_LIMIT = 64 * 1024
 DRAIN_SECONDS = 15.0
+KEEPALIVE_SECONDS = 15.0
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -164,6 +165,10 @@ async def serve_edge(settings: Settings) -> None:
         access_log=None,
         shutdown_timeout=DRAIN_SECONDS,
         header_timeout=settings.request_timeout_seconds,
+        # An idle kept-alive connection closes after this (aiohttp's default is an hour).
+        # It also bounds a connection idling with the start of a next request already
+        # sent behind a complete one, which the header deadline cannot see.
+        keepalive_timeout=KEEPALIVE_SECONDS,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)

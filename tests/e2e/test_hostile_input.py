@@ -13,6 +13,7 @@ import jwt
 import orjson
 import pytest
 
+from edge.app import KEEPALIVE_SECONDS
 from edge.requester import Requester
 from idp.settings import Settings
 from tests.e2e.conftest import assert_error, bearer, signup
@@ -367,11 +368,37 @@ async def test_headers_that_never_finish_are_answered_within_the_budget(
         finally:
             writer.close()
 
-    (fresh, fresh_after), (kept, kept_after), (closed, closed_after) = await asyncio.gather(
+    async def then_silent(first: bytes) -> tuple[bytes, float]:
+        """Send ``first`` and nothing more; what comes back until the edge closes."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+        began = time.monotonic()
+        try:
+            writer.write(first)
+            async with asyncio.timeout(KEEPALIVE_SECONDS + 10):
+                return await reader.read(), time.monotonic() - began
+        finally:
+            writer.close()
+
+    (
+        (fresh, fresh_after),
+        (kept, kept_after),
+        (closed, closed_after),
+        (idle, idle_after),
+        (pipelined, pipelined_after),
+    ) = await asyncio.gather(
         _trickle(platform, partial, budget),
         _trickle(platform, served + partial, budget),
         nothing_sent(),
+        # A kept-alive connection left idle after a request, and one idling with the
+        # start of a next request behind a complete one (which the header deadline cannot
+        # see): both closed by the keep-alive timeout, not held for aiohttp's hour.
+        then_silent(served),
+        then_silent(served + partial),
     )
+    for answer, after in ((idle, idle_after), (pipelined, pipelined_after)):
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert answer.count(b"HTTP/1.") == 1, answer  # closed without a second answer
+        assert after < KEEPALIVE_SECONDS + 3
     for answer, after in ((fresh, fresh_after), (kept[kept.rindex(b"HTTP/1.") :], kept_after)):
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith((b"HTTP/1.1 400", b"HTTP/1.0 400")), answer[:200]
