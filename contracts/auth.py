@@ -41,6 +41,8 @@ class LoginRequest(Request):
 
 
 class RefreshRequest(Request):
+    parsed_only = frozenset({"refresh_token"})
+
     refresh_token: PresentedToken
 
 

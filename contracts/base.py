@@ -1,6 +1,6 @@
 """Base classes and shared field types for the contract models."""
 
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -143,15 +143,24 @@ class Request(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # Top-level string fields that are only ever parsed, never stored: a path id (a UUID
+    # or 404, ``contracts.paging.ResourceId``), a token to verify (valid or 401). A NUL in
+    # one makes it unknown or invalid like any other malformed value, not a 400 that
+    # tells it apart.
+    parsed_only: ClassVar[frozenset[str]] = frozenset({"id"})
 
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            # A path id is only ever parsed as a UUID, never stored: one with a NUL in
-            # it is as unknown as any other malformed id (404), not a 400 that tells
-            # it apart (``contracts.paging.ResourceId``).
-            _reject_unstorable({key: value for key, value in data.items() if key != "id"})
+        if isinstance(data, dict) and any(
+            isinstance(data.get(name), str) for name in cls.parsed_only
+        ):
+            kept = {
+                key: value
+                for key, value in data.items()
+                if not (key in cls.parsed_only and isinstance(value, str))
+            }
+            _reject_unstorable(kept)
         else:
             _reject_unstorable(data)
         return data

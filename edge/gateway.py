@@ -84,6 +84,7 @@ class Gateway:
             self._check_session_csrf(request)
         try:
             payload = await self._checked_payload(request, route)
+            message_id = _message_id(request)
         except ApiError as refused:
             if action.address_limited and refused.status in (400, 413):
                 # Refused here, it reaches no worker to be counted: count it here, so a
@@ -94,14 +95,6 @@ class Gateway:
                         ErrorCode.RATE_LIMITED, "too many requests", retry_after=retry_after
                     ) from None
             raise
-        # An empty header means "not given", like an empty query parameter.
-        message_id = request.headers.get("Idempotency-Key") or None
-        if message_id is not None and not _is_message_id(message_id):
-            raise ApiError(
-                ErrorCode.INVALID_REQUEST,
-                "Idempotency-Key must be 1 to 200 bytes of printable UTF-8",
-                details=[{"field": "Idempotency-Key", "message": "1 to 200 bytes, printable"}],
-            )
         if not await self._presence.available(action.family):
             # Not published: no worker would take it before its budget ran out, and one
             # that came back later would apply what the caller was told had failed.
@@ -291,6 +284,19 @@ def _header_text(value: str) -> str:
     """A header as text an AMQP header can carry: aiohttp keeps bytes that are not UTF-8
     as lone surrogates, which the broker client cannot encode (a 500 otherwise)."""
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _message_id(request: web.Request) -> str | None:
+    """The request's ``Idempotency-Key``, the AMQP ``message_id``; an empty header means
+    "not given", like an empty query parameter."""
+    message_id = request.headers.get("Idempotency-Key") or None
+    if message_id is not None and not _is_message_id(message_id):
+        raise ApiError(
+            ErrorCode.INVALID_REQUEST,
+            "Idempotency-Key must be 1 to 200 bytes of printable UTF-8",
+            details=[{"field": "Idempotency-Key", "message": "1 to 200 bytes, printable"}],
+        )
+    return message_id
 
 
 def _is_message_id(value: str) -> bool:

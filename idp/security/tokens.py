@@ -144,7 +144,14 @@ class TokenCodec:
             algorithm=ALGORITHM,
             headers={"typ": REFRESH_TYP},
         )
-        return TokenPair(access, refresh, self._access_ttl, max(refresh_exp - now, 0))
+        # Lifetimes as of now: a pair signed again for an earlier ``issued_at`` has less.
+        current = int(self._clock()) if issued_at is not None else now
+        return TokenPair(
+            access,
+            refresh,
+            max(now + self._access_ttl - current, 0),
+            max(refresh_exp - current, 0),
+        )
 
     def verify_access(self, token: str) -> AccessClaims:
         """The claims of a valid access token (signature, typ, aud, iss, times, shape).

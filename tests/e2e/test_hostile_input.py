@@ -108,7 +108,11 @@ async def test_a_refresh_with_no_token_is_401(
         await assert_error(response, 400, "invalid_request")
 
 
-@pytest.mark.parametrize("token", ["a" * 10_000, "x", "a.b.c", "\u00e9" * 50], ids=len)
+@pytest.mark.parametrize(
+    "token",
+    ["a" * 10_000, "x", "a.b.c", "\u00e9" * 50, "abc\u0000def"],
+    ids=lambda token: f"{token[:12]!r}({len(token)})",
+)
 async def test_a_refresh_token_of_any_length_or_shape_that_is_no_token_is_401(
     http: aiohttp.ClientSession, settings: Settings, token: str
 ) -> None:

@@ -134,3 +134,24 @@ async def test_one_message_id_used_by_two_users_is_two_logins(
     second = await _ok(await _login(http, second_owner["tenant"]["slug"], key))
     assert first["user"]["id"] != second["user"]["id"]
     assert first["refresh_token"] != second["refresh_token"]
+
+
+async def test_a_login_under_the_sign_ups_key_is_another_message(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """The key is per action: a login that reuses the sign-up's Idempotency-Key opens a
+    session of its own, it does not get the sign-up's."""
+    key = str(uuid.uuid4())
+    body = {
+        "slug": f"t-{uuid.uuid4().hex[:12]}",
+        "name": "Acme",
+        "owner": {"email": "owner@example.com", "password": PASSWORD, "name": "Owner"},
+    }
+    async with http.post(
+        "/v1/tenants", json=body, headers={**BEARER, "Idempotency-Key": key}
+    ) as response:
+        assert response.status == 201
+        owner = await response.json()
+    logged_in = await _ok(await _login(http, owner["tenant"]["slug"], key))
+    assert logged_in["refresh_token"] != owner["refresh_token"]
+    assert (await _opened(settings, owner["user"]["id"]))[0] == 2

@@ -213,6 +213,13 @@ async def test_a_confirm_sent_again_with_its_key_gets_its_204_again(
     for headers in ({"Idempotency-Key": str(uuid.uuid4())}, {}):
         async with http.post("/v1/auth/password-reset/confirm", json=body, headers=headers) as r:
             await assert_error(r, 400, "invalid_request")
+    # The same key with another password is another request: 409, never a 204 for a
+    # password that was not set.
+    other = {**body, "new_password": "yet another passphrase"}
+    async with http.post(
+        "/v1/auth/password-reset/confirm", json=other, headers={"Idempotency-Key": key}
+    ) as r:
+        await assert_error(r, 409, "conflict")
     assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
 
     credentials = {"tenant": slug, "email": "owner@example.com", "password": NEW_PASSWORD}

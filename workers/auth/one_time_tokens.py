@@ -113,17 +113,17 @@ async def redeem(
 
 async def redeemed_by(
     uow: UnitOfWork, token: str, purposes: tuple[Purpose, ...], used_by: bytes | None
-) -> bool:
-    """Whether this message already spent the token (it is being delivered again)."""
+) -> UUID | None:
+    """The token's user if this message already spent it (it is being delivered again)."""
     if used_by is None:
-        return False
+        return None
     row = (
         await uow.connection.execute(
-            select(one_time_tokens.c.id).where(
+            select(one_time_tokens.c.user_id).where(
                 one_time_tokens.c.token_hash == _digest(token),
                 one_time_tokens.c.purpose.in_(purposes),
                 one_time_tokens.c.used_by == used_by,
             )
         )
     ).one_or_none()
-    return row is not None
+    return row.user_id if row is not None else None

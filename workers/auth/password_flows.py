@@ -142,10 +142,19 @@ class PasswordFlows:
         used_by = one_time_tokens.redeemer(call.message_id)
         async with self._db.transaction(tenant_id) as uow:
             redeemed = await one_time_tokens.redeem(uow, request.token, purposes, now, used_by)
-            if redeemed is None and await one_time_tokens.redeemed_by(
-                uow, request.token, purposes, used_by
+            if redeemed is None and (
+                spender := await one_time_tokens.redeemed_by(uow, request.token, purposes, used_by)
             ):
-                return  # this very message set the password: the same 204 (SPEC 5)
+                # This message spent the token already: the same 204 (SPEC 5), if it is
+                # the same request, i.e. the password it set is the one given now (only a
+                # hash of the message id is kept, never one of the password).
+                owner = await users.user_by_id(uow, spender)
+                stored = owner.password_hash if owner is not None else None
+                if not await self._hasher.verify(stored, request.new_password):
+                    raise Conflict(
+                        "this message id (Idempotency-Key) was already used for another request"
+                    )
+                return
             user = await users.user_by_id(uow, redeemed.user_id) if redeemed else None
             if user is None:
                 raise _bad_token()

@@ -12,7 +12,15 @@ from uuid import UUID
 import orjson
 from sqlalchemy.exc import IntegrityError
 
-from contracts.auth import LoginRequest, LoginResult, Me, RefreshRequest, SignupRequest
+from contracts.auth import (
+    AUTH_LOGIN,
+    AUTH_SIGNUP,
+    LoginRequest,
+    LoginResult,
+    Me,
+    RefreshRequest,
+    SignupRequest,
+)
 from contracts.envelope import FieldError
 from contracts.models import Tenant
 from contracts.permissions import OWNER_ROLE
@@ -63,12 +71,15 @@ def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
     return hashlib.sha256(orjson.dumps(["idp signup v1", *parts])).digest()
 
 
-def _opening_key(user_id: UUID, message_id: str | None) -> bytes | None:
+def _opening_key(action: str, user_id: UUID, message_id: str | None) -> bytes | None:
     """What makes a login (or a sign-up's first session) the same one again: the user and
     the id of the message that opened it. None without a message id."""
     if not message_id:
         return None
-    return hashlib.sha256(orjson.dumps(["idp session v1", str(user_id), message_id])).digest()
+    # The action too: a login under the message id of the sign-up is another message.
+    return hashlib.sha256(
+        orjson.dumps(["idp session v1", action, str(user_id), message_id])
+    ).digest()
 
 
 def _rotation(
@@ -167,7 +178,11 @@ class AuthService:
                     data={"user": user.view.model_dump(mode="json")},
                 )
                 pair = await self._open_session(
-                    uow, user, call.client, now, _opening_key(user_id, call.message_id)
+                    uow,
+                    user,
+                    call.client,
+                    now,
+                    _opening_key(AUTH_SIGNUP.key, user_id, call.message_id),
                 )
         except IntegrityError:
             again = await self._signup_again(request, call, key) if key else None
@@ -193,7 +208,7 @@ class AuthService:
             return None
         if not await self._hasher.verify(owner.password_hash, request.owner.password):
             return None
-        opening = _opening_key(owner.view.id, call.message_id)
+        opening = _opening_key(AUTH_SIGNUP.key, owner.view.id, call.message_id)
         assert opening is not None  # a sign-up key implies a message id
         now = self._clock()
         async with self._db.transaction(tenant.id) as uow:
@@ -230,7 +245,7 @@ class AuthService:
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)
             else None
         )
-        key = _opening_key(user.view.id, call.message_id)
+        key = _opening_key(AUTH_LOGIN.key, user.view.id, call.message_id)
         try:
             pair = await self._open_login(tenant_id, user, rehash, key, call)
         except IntegrityError:
@@ -284,9 +299,11 @@ class AuthService:
         """The pair this message's first delivery issued, signed again from its session's
         seed (SPEC 5: a message is not applied twice); None if it opened no session.
 
-        Only while that pair is still the session's current one: once its refresh token
-        was spent or the session ended, the first reply evidently arrived and was used,
-        and handing its spent token back would trip reuse detection. That is a 409.
+        Only while that pair is still the session's current one and its access token
+        lives (``expires_in`` then says how long it has left): once its refresh token was
+        spent or the session ended, the first reply evidently arrived and was used, and
+        handing its spent token back would trip reuse detection; once its access token has
+        expired, it is no retry any more. Both are a 409.
         """
         opened = await sessions.session_opened_by(uow, user.view.id, key)
         if opened is None:
@@ -298,9 +315,11 @@ class AuthService:
             issued_at=int(opened.created_at.timestamp()),
             seed=opened.token_seed,
         )
+        access_ends = opened.created_at + timedelta(seconds=self._settings.access_token_ttl)
         if (
             opened.revoked_at is not None
             or opened.expires_at <= now
+            or access_ends <= now  # its access token has expired: not worth handing back
             or not hmac.compare_digest(refresh_token_hash(pair.refresh_token), opened.refresh_hash)
         ):
             raise Conflict(
