@@ -152,17 +152,14 @@ class Request(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(
-            isinstance(data.get(name), str) for name in cls.parsed_only
-        ):
-            kept = {
+        stored = data
+        if isinstance(data, dict):
+            stored = {
                 key: value
                 for key, value in data.items()
                 if not (key in cls.parsed_only and isinstance(value, str))
             }
-            _reject_unstorable(kept)
-        else:
-            _reject_unstorable(data)
+        _reject_unstorable(stored)
         return data
 
 

@@ -17,6 +17,21 @@ def _dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _run(command: str, **overrides: str) -> tuple[int, list[str]]:
+    env = {**os.environ, "LOG_LEVEL": "WARNING", **overrides}
+    done = subprocess.run(
+        [sys.executable, "-m", "idp", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, [
+        line for line in (done.stdout + done.stderr).splitlines() if line.strip()
+    ]
+
+
 # What each command connects to: the edge never to PostgreSQL (SPEC 1), migrations only
 # to it.
 NEEDS = [
@@ -42,35 +57,13 @@ def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, serv
             "DATABASE_OWNER_URL": f"postgresql://idp_owner:idp_owner@127.0.0.1:{port}/idp_test",
         },
     }[service]
-    env = {**os.environ, **dead, "LOG_LEVEL": "INFO", "EDGE_PORT": str(_dead_port())}
-    done = subprocess.run(
-        [sys.executable, "-m", "idp", command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    output = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert done.returncode == 3, output
+    code, output = _run(command, **dead, LOG_LEVEL="INFO", EDGE_PORT=str(_dead_port()))
+    assert code == 3, output
     assert len(output) == 1, output
     (line,) = output
     assert line.startswith(f"idp: {service} is not reachable at "), line
     assert f"127.0.0.1:{port}" in line
     assert "Traceback" not in line
-
-
-def _run(command: str, **overrides: str) -> tuple[int, list[str]]:
-    env = {**os.environ, "LOG_LEVEL": "WARNING", **overrides}
-    done = subprocess.run(
-        [sys.executable, "-m", "idp", command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode, [line for line in (done.stdout + done.stderr).splitlines() if line]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,30 @@ from workers.errors import DomainError
 from workers.runtime import Runtime
 
 
+async def _session_row(settings: Settings, sid: uuid.UUID) -> asyncpg.Record:
+    """The session row as the owner role sees it: it bypasses RLS, as a database reader
+    (or a backup) would."""
+    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
+    try:
+        row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
+    finally:
+        await connection.close()
+    assert row is not None
+    return row
+
+
+def _assert_holds_no_token(row: asyncpg.Record, tokens: list[str]) -> None:
+    """No stored value holds any of ``tokens``, nor even one of their JWT segments."""
+    for value in dict(row).values():
+        if not isinstance(value, bytes | str):
+            continue
+        raw = value if isinstance(value, bytes) else value.encode()
+        for token in tokens:
+            assert token.encode() not in raw
+            for part in token.split("."):
+                assert part.encode() not in raw
+
+
 async def test_the_grace_blob_opens_only_with_the_parent_token(
     runtime: Runtime, settings: Settings
 ) -> None:
@@ -23,21 +47,9 @@ async def test_the_grace_blob_opens_only_with_the_parent_token(
     parent = owner.refresh_token or ""
     child = await runtime.auth.refresh(RefreshRequest(refresh_token=parent), a_call())
     sid = runtime.authenticator.codec.verify_refresh(parent).sid
-    # The owner role bypasses RLS: this is what a database reader (or a backup) sees.
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
-        row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
-    finally:
-        await connection.close()
-    assert row is not None
+    row = await _session_row(settings, sid)
     stored = {key: value for key, value in dict(row).items() if isinstance(value, bytes | str)}
-    secrets = [parent, child.refresh_token or "", child.access_token or ""]
-    for value in stored.values():
-        raw = value if isinstance(value, bytes) else value.encode()
-        for secret in secrets:
-            assert secret.encode() not in raw
-            for part in secret.split("."):  # not even a JWT segment
-                assert part.encode() not in raw
+    _assert_holds_no_token(row, [parent, child.refresh_token or "", child.access_token or ""])
     assert row["refresh_hash"] == refresh_token_hash(child.refresh_token or "")
     assert row["previous_hash"] == refresh_token_hash(parent)
     blob = row["grace_blob"]
@@ -91,21 +103,10 @@ async def test_a_session_opened_by_a_message_keeps_a_seed_that_is_no_token(
     call = replace(a_call(), message_id=uuid.uuid4().hex)
     first = await runtime.auth.login(login, call)
     sid = runtime.authenticator.codec.verify_refresh(first.refresh_token or "").sid
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
-        row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
-    finally:
-        await connection.close()
-    assert row is not None
+    row = await _session_row(settings, sid)
     assert row["opened_by"] is not None
     assert len(row["token_seed"]) == 32
-    for value in dict(row).values():
-        if not isinstance(value, bytes | str):
-            continue
-        raw = value if isinstance(value, bytes) else value.encode()
-        for token in (first.refresh_token or "", first.access_token or ""):
-            for part in token.split("."):
-                assert part.encode() not in raw
+    _assert_holds_no_token(row, [first.refresh_token or "", first.access_token or ""])
     # Presenting what is stored as a refresh token gets nowhere.
     for value in (row["token_seed"].hex(), row["opened_by"].hex()):
         with pytest.raises((DomainError, TokenError)):
