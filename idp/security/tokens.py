@@ -94,6 +94,7 @@ class TokenCodec:
         session_ends_at: int,
         issued_at: int | None = None,
         seed: bytes | None = None,
+        as_of: int | None = None,
     ) -> TokenPair:
         """A fresh access and refresh token for one session; the refresh never outlives it.
 
@@ -101,6 +102,10 @@ class TokenCodec:
         of drawn here, so the same seed, time and claims sign the same pair again: a login
         delivered twice hands back the pair it issued (workers/auth/service.py) without
         any token stored. The seed alone is no token: signing needs the secrets.
+
+        The lifetimes reported are as of ``as_of`` (default: the issue time, so a pair
+        issued now reports the full TTLs); a pair signed again for an earlier
+        ``issued_at`` passes the current time and reports what it has left.
         """
         now = int(self._clock()) if issued_at is None else issued_at
         if seed is not None and len(seed) != 2 * JTI_BYTES:
@@ -144,8 +149,7 @@ class TokenCodec:
             algorithm=ALGORITHM,
             headers={"typ": REFRESH_TYP},
         )
-        # Lifetimes as of now: a pair signed again for an earlier ``issued_at`` has less.
-        current = int(self._clock()) if issued_at is not None else now
+        current = now if as_of is None else as_of
         return TokenPair(
             access,
             refresh,

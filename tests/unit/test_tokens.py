@@ -202,6 +202,7 @@ def _seeded(codec: TokenCodec, seed: bytes, issued_at: int) -> TokenPair:
         session_ends_at=issued_at + 30 * 86400,
         issued_at=issued_at,
         seed=seed,
+        as_of=issued_at + 5,
     )
 
 
@@ -211,8 +212,23 @@ def test_a_seed_and_a_time_sign_the_same_pair_again(settings: Settings) -> None:
     seed = bytes(range(32))
     first, again = _seeded(codec, seed, issued_at), _seeded(codec, seed, issued_at)
     assert (first.access_token, first.refresh_token) == (again.access_token, again.refresh_token)
-    # Lifetimes as of now, not of issued_at: the pair is 5 s old.
-    assert 893 <= first.access_expires_in <= 895
+    # Lifetimes as of the time asked for, not of issued_at: the pair is 5 s old then.
+    assert first.access_expires_in == 895
+    assert first.refresh_expires_in == settings.refresh_token_ttl - 5
+    # Issued now (no as_of), the full lifetimes, whatever second the clock turns to next.
+    fresh = codec.issue_pair(
+        user_id=USER,
+        tenant_id=TENANT,
+        session_id=SESSION,
+        role="admin",
+        permissions=(),
+        session_ends_at=issued_at + 30 * 86400,
+        issued_at=issued_at,
+    )
+    assert (fresh.access_expires_in, fresh.refresh_expires_in) == (
+        settings.access_token_ttl,
+        settings.refresh_token_ttl,
+    )
     access, refresh = (
         codec.verify_access(first.access_token),
         codec.verify_refresh(first.refresh_token),

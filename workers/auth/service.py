@@ -314,6 +314,7 @@ class AuthService:
             opened.expires_at,
             issued_at=int(opened.created_at.timestamp()),
             seed=opened.token_seed,
+            as_of=int(now.timestamp()),
         )
         access_ends = opened.created_at + timedelta(seconds=self._settings.access_token_ttl)
         if (
@@ -499,6 +500,7 @@ class AuthService:
         *,
         issued_at: int | None = None,
         seed: bytes | None = None,
+        as_of: int | None = None,
     ) -> TokenPair:
         return self._tokens.issue_pair(
             user_id=user.view.id,
@@ -509,6 +511,7 @@ class AuthService:
             session_ends_at=int(session_ends_at.timestamp()),
             issued_at=issued_at,
             seed=seed,
+            as_of=as_of,
         )
 
     def _result(self, opened: _Opened) -> LoginResult:
