@@ -1,9 +1,10 @@
 """Reachability checks that turn a dead service into one clear line (SPEC 2)."""
 
 import logging
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aio_pika
+import aiormq
 import asyncpg
 from redis.asyncio import Redis
 
@@ -21,11 +22,17 @@ class StartupFailure(Exception):
 
 
 class ServiceUnreachable(StartupFailure):
-    def __init__(self, service: str, url: str, reason: str) -> None:
+    """The service cannot be used: not there, or (with a ``hint``) there but refusing us,
+    when what to do is not to start it but what the hint says."""
+
+    def __init__(self, service: str, url: str, reason: str, hint: str | None = None) -> None:
         self.service = service
-        super().__init__(
-            f"{service} is not reachable at {redact(url)} ({reason}): {HOW_TO_START[service]}"
-        )
+        if hint is None:
+            message = f"{service} is not reachable at {redact(url)} ({reason}): "
+            message += HOW_TO_START[service]
+        else:
+            message = f"{service} at {redact(url)} refused the connection ({reason}): {hint}"
+        super().__init__(message)
 
 
 def redact(url: str) -> str:
@@ -46,6 +53,12 @@ async def check_postgres(url: str) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_SECONDS)
+    except asyncpg.InvalidCatalogNameError as exc:
+        hint = "the database does not exist; `idp migrate` creates it and its roles"
+        raise ServiceUnreachable("PostgreSQL", url, _reason(exc), hint) from None
+    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError) as exc:
+        hint = "wrong role or password; `idp migrate` creates the roles the URLs name"
+        raise ServiceUnreachable("PostgreSQL", url, _reason(exc), hint) from None
     except Exception as exc:  # noqa: BLE001 - refused, timed out, rejected, or a DSN it cannot use
         raise ServiceUnreachable("PostgreSQL", url, _reason(exc)) from None
     await conn.close()
@@ -74,6 +87,22 @@ async def check_amqp(url: str) -> None:
     quiet.setLevel(logging.CRITICAL)
     try:
         conn = await aio_pika.connect(url, timeout=CONNECT_SECONDS)
+    except aiormq.exceptions.ProbableAuthenticationError as exc:
+        hint = "wrong user or password in AMQP_URL"
+        raise ServiceUnreachable("RabbitMQ", url, _reason(exc), hint) from None
+    except aiormq.exceptions.InvalidFrameError as exc:
+        # The broker closed the connection instead of opening it after the login
+        # succeeded: the vhost is missing or the user may not use it (aiormq keeps
+        # only the frame's type, not RabbitMQ's reason).
+        parts = urlsplit(url)
+        vhost, user = unquote(parts.path[1:]) or "/", unquote(parts.username or "guest")
+        hint = (
+            f"vhost {vhost!r} does not exist or user {user!r} may not use it "
+            f"(`rabbitmqctl add_vhost {vhost}` and "
+            f"`rabbitmqctl set_permissions -p {vhost} {user} '.*' '.*' '.*'`)"
+        )
+        reason = "connection closed while opening it"
+        raise ServiceUnreachable("RabbitMQ", url, reason, hint) from None
     except Exception as exc:  # noqa: BLE001 - aiormq raises many unrelated types
         raise ServiceUnreachable("RabbitMQ", url, _reason(exc)) from None
     finally:

@@ -67,6 +67,32 @@ def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, serv
 
 
 @pytest.mark.parametrize(
+    ("command", "variable", "url", "hint"),
+    [
+        ("edge", "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/idp-no-such-vhost", "add_vhost"),
+        ("worker", "AMQP_URL", "amqp://guest:wrong@127.0.0.1:5672/", "wrong user or password"),
+        (
+            "worker",
+            "DATABASE_URL",
+            "postgresql://idp_app:idp_app@127.0.0.1:5432/idp_no_such_db",
+            "`idp migrate` creates it",
+        ),
+    ],
+)
+def test_a_service_that_refuses_us_is_one_line_saying_what_to_fix(
+    settings: Settings, command: str, variable: str, url: str, hint: str
+) -> None:
+    """Up but refusing (a missing vhost or database, a wrong password) was "not reachable:
+    start it", and a missing vhost said only that a frame was unexpected."""
+    code, output = _run(command, **{variable: url}, EDGE_PORT=str(_dead_port()))
+    assert code == 3, output
+    assert len(output) == 1, output
+    service = "RabbitMQ" if variable == "AMQP_URL" else "PostgreSQL"
+    assert output[0].startswith(f"idp: {service} at "), output
+    assert "refused the connection" in output[0] and hint in output[0], output
+
+
+@pytest.mark.parametrize(
     ("variable", "value"),
     [
         ("DATABASE_URL", "garbage"),
@@ -76,6 +102,10 @@ def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, serv
         ("S3_ENDPOINT_URL", "garbage"),
         ("EDGE_PORT", "99999"),  # was taken modulo 65536: the edge listened on 34463
         ("EDGE_PORT", "0"),
+        ("LOG_LEVEL", "verbose"),  # was logging's traceback at start
+        ("TRUSTED_PROXIES", "10.0.0.0/8,garbage"),  # was the edge's traceback after connecting
+        ("CORS_ALLOWED_ORIGINS", "notaurl"),  # was accepted and matched nothing
+        ("CORS_ALLOWED_ORIGINS", "https://app.example.com/login"),
     ],
 )
 def test_a_malformed_setting_is_one_clear_line(variable: str, value: str) -> None:

@@ -43,6 +43,24 @@ def test_a_missing_secret_stops_start_up_with_one_line() -> None:
 def test_cors_origins_are_a_comma_separated_list() -> None:
     settings = make_settings(cors_allowed_origins="https://a.example, https://b.example/")
     assert settings.cors_allowed_origins == ["https://a.example", "https://b.example"]
+    with_port = make_settings(cors_allowed_origins="http://localhost:5173")
+    assert with_port.cors_allowed_origins == ["http://localhost:5173"]
+    for not_an_origin in ("localhost:5173", "https://a.example/app", "ftp://a.example", "*"):
+        with pytest.raises(ValidationError, match="is not an origin"):
+            make_settings(cors_allowed_origins=not_an_origin)
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = make_settings(trusted_proxies="10.0.0.0/8, 127.0.0.1, ::1, 192.168.1.7/24")
+    assert settings.trusted_proxies == ["10.0.0.0/8", "127.0.0.1", "::1", "192.168.1.7/24"]
+    with pytest.raises(ValidationError, match="'proxy.local' is not an IP address"):
+        make_settings(trusted_proxies="10.0.0.0/8,proxy.local")
+
+
+def test_the_log_level_is_one_of_four_names_in_any_case() -> None:
+    assert make_settings(log_level=" debug ").log_level == "DEBUG"
+    with pytest.raises(ValidationError, match="log_level"):
+        make_settings(log_level="verbose")
 
 
 def test_sealed_pair_opens_only_with_its_parent_token_and_session() -> None:
