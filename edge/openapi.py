@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 
 REF = "#/components/schemas/{model}"
@@ -43,6 +44,40 @@ ERROR_SCHEMA: dict[str, Any] = {
             },
         }
     },
+}
+# The request headers of SPEC 4 that change what an operation does, by reference.
+HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
+    "XRequestId": {
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": False,
+        "description": "Echoed in the response header, the error body and every log line, "
+        "and carried across the broker (letters, digits and `-_.:/+=`, up to 128; "
+        "otherwise one is made).",
+        "schema": {"type": "string", "maxLength": 128},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "The request's AMQP `message_id`: a retry with the same key is not "
+        "applied twice and gets the first attempt's answer (docs/messages.md).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
+    "XAuthMode": {
+        "name": "X-Auth-Mode",
+        "in": "header",
+        "required": False,
+        "description": "`bearer`: the tokens come in the body and no cookie is set; "
+        "otherwise (cookie mode) they come only as HttpOnly cookies (SPEC 4.1).",
+        "schema": {"enum": ["bearer", "cookie"]},
+    },
+}
+_RESPONSE_HEADERS = {
+    "X-Request-ID": {
+        "description": "The request's id (the client's, if sane)",
+        "schema": {"type": "string"},
+    }
 }
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _READINESS: dict[str, Any] = {
@@ -138,6 +173,11 @@ def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> 
         }
         for name in route.query
     ]
+    parameters.append(_header_ref("XRequestId"))
+    if route.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        parameters.append(_header_ref("IdempotencyKey"))
+    if action.key in SESSION_RESULTS:
+        parameters.append(_header_ref("XAuthMode"))
     operation: dict[str, Any] = {
         "operationId": action.key.replace(".", "_"),
         "summary": action.summary or action.key,
@@ -158,10 +198,17 @@ def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> 
             defs[body_name] = body
             request_name = body_name
         operation["requestBody"] = {
-            "required": bool(defs[request_name].get("required")),
+            # A refresh in cookie mode takes its token from the refresh cookie, no body.
+            "required": bool(defs[request_name].get("required"))
+            and action.key not in REFRESH_FROM_COOKIE,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=request_name)}}},
         }
-    success: dict[str, Any] = {"description": "Success"}
+        if action.key in REFRESH_FROM_COOKIE:
+            operation["requestBody"]["description"] = (
+                "Bearer mode sends `refresh_token`; cookie mode may send no body, the "
+                "token then comes from the refresh cookie."
+            )
+    success: dict[str, Any] = {"description": "Success", "headers": _RESPONSE_HEADERS}
     if action.response is not None and route.status != 204:
         success["content"] = {
             "application/json": {"schema": refs[(action.response, "serialization")]}
@@ -170,11 +217,16 @@ def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> 
     for status, description in ERROR_STATUSES.items():
         responses[status] = {
             "description": description,
+            "headers": _RESPONSE_HEADERS,
             "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
         }
     operation["responses"] = responses
     operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}] if action.authenticated else []
     return operation
+
+
+def _header_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
 
 
 def build_openapi(routes: tuple[HttpRoute, ...], access_cookie: str) -> dict[str, Any]:
@@ -195,6 +247,7 @@ def build_openapi(routes: tuple[HttpRoute, ...], access_cookie: str) -> dict[str
         "paths": paths,
         "components": {
             "schemas": defs,
+            "parameters": HEADER_PARAMETERS,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": access_cookie},

@@ -90,7 +90,7 @@ async def check_amqp(url: str) -> None:
     except aiormq.exceptions.ProbableAuthenticationError as exc:
         hint = "wrong user or password in AMQP_URL"
         raise ServiceUnreachable("RabbitMQ", url, _reason(exc), hint) from None
-    except aiormq.exceptions.InvalidFrameError as exc:
+    except aiormq.exceptions.InvalidFrameError:
         # The broker closed the connection instead of opening it after the login
         # succeeded: the vhost is missing or the user may not use it (aiormq keeps
         # only the frame's type, not RabbitMQ's reason).

@@ -89,7 +89,8 @@ def test_a_service_that_refuses_us_is_one_line_saying_what_to_fix(
     assert len(output) == 1, output
     service = "RabbitMQ" if variable == "AMQP_URL" else "PostgreSQL"
     assert output[0].startswith(f"idp: {service} at "), output
-    assert "refused the connection" in output[0] and hint in output[0], output
+    assert "refused the connection" in output[0], output
+    assert hint in output[0], output
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,32 @@ def test_openapi_references_all_resolve() -> None:
     assert len(operations) - len(routed) == 5
 
 
+def test_openapi_is_a_valid_document_naming_the_headers_of_spec_4() -> None:
+    from openapi_spec_validator import validate
+
+    document = build_openapi(ROUTES, "__Host-idp_access")
+    validate(document)
+    operations = {
+        op["x-routing-key"]: op
+        for methods in document["paths"].values()
+        for op in methods.values()
+        if "x-routing-key" in op
+    }
+
+    def headers(key: str) -> set[str]:
+        refs = [p["$ref"] for p in operations[key]["parameters"] if "$ref" in p]
+        return {document["components"]["parameters"][r.rsplit("/", 1)[-1]]["name"] for r in refs}
+
+    # X-Auth-Mode where tokens are handed out (SPEC 4.1), and only there.
+    for key in ("auth.login", "auth.signup", "auth.refresh"):
+        assert headers(key) == {"X-Request-ID", "Idempotency-Key", "X-Auth-Mode"}, key
+    assert headers("users.create") == {"X-Request-ID", "Idempotency-Key"}
+    assert headers("users.list") == {"X-Request-ID"}
+    # A cookie-mode refresh sends no body.
+    assert operations["auth.refresh"]["requestBody"]["required"] is False
+    assert operations["auth.login"]["requestBody"]["required"] is True
+
+
 def test_idp_asyncapi_writes_the_document(tmp_path: Path) -> None:
     target = tmp_path / "asyncapi.json"
     done = subprocess.run(

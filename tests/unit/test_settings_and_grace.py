@@ -53,7 +53,7 @@ def test_cors_origins_are_a_comma_separated_list() -> None:
 def test_trusted_proxies_are_addresses_or_networks() -> None:
     settings = make_settings(trusted_proxies="10.0.0.0/8, 127.0.0.1, ::1, 192.168.1.7/24")
     assert settings.trusted_proxies == ["10.0.0.0/8", "127.0.0.1", "::1", "192.168.1.7/24"]
-    with pytest.raises(ValidationError, match="'proxy.local' is not an IP address"):
+    with pytest.raises(ValidationError, match=r"'proxy\.local' is not an IP address"):
         make_settings(trusted_proxies="10.0.0.0/8,proxy.local")
 
 
