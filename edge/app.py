@@ -16,7 +16,7 @@ from contracts.catalog import FAMILIES, PING
 from contracts.errors import ErrorCode
 from edge.api_docs import add_api_docs
 from edge.errors import json_response
-from edge.gateway import REQUEST_ID, Gateway
+from edge.gateway import REQUEST_ID, TRACE, Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware
 from edge.protocol import EdgeRunner
@@ -82,7 +82,8 @@ async def readyz(request: web.Request) -> web.Response:
             reply = await gateway.requester.call(
                 PING[family].key,
                 {},
-                headers={"x-request-id": request[REQUEST_ID]},
+                # The probe's own ids, so its pings' log lines join its line at the edge.
+                headers={"x-request-id": request[REQUEST_ID], "traceparent": request[TRACE].header},
                 budget=settings.readiness_timeout_seconds,
             )
         except (RpcUnavailable, RpcTimeout):

@@ -1,5 +1,6 @@
 """Metrics, structured logs and trace context, seen from outside the processes (SPEC 8)."""
 
+import asyncio
 import secrets
 import urllib.request
 
@@ -115,3 +116,30 @@ async def test_request_id_and_trace_cross_the_broker_and_no_secret_is_logged(
         if secret.count(".") == 2:
             assert jwt.get_unverified_header(secret)["alg"] == "HS256"
             assert secret.rsplit(".", 1)[1] not in everything
+
+
+async def test_a_readiness_probe_and_its_pings_share_one_trace(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """Each family's ping started a trace of its own: the worker's four lines could not
+    be joined to the probe's line at the edge by trace id."""
+    request_id, trace_id = f"req-{secrets.token_hex(8)}", secrets.token_hex(16)
+    headers = {
+        "X-Request-ID": request_id,
+        "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+    }
+    async with http.get("/readyz", headers=headers) as response:
+        assert response.status == 200
+    for _ in range(50):  # a worker writes its line just after its reply goes out
+        ours = [line for line in _log_lines(platform) if line.get("request_id") == request_id]
+        if len(ours) == 5:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(str(line.get("routing_key") or line.get("route")) for line in ours) == [
+        "/readyz",
+        "auth.ping",
+        "files.ping",
+        "roles.ping",
+        "users.ping",
+    ]
+    assert {line.get("trace_id") for line in ours} == {trace_id}
