@@ -1,17 +1,34 @@
 """The AsyncAPI 3.0 document of the message interface, generated from ``contracts/``."""
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from contracts.actions import DEADLINE_HEADER, EXCHANGE_EVENTS, EXCHANGE_RPC, family_queue
 from contracts.catalog import ACTIONS
 from contracts.envelope import ReplyError, ReplyOk
-from contracts.events import EVENT_TYPES, Event
+from contracts.events import EVENT_DATA, Event
 from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 
 REF = "#/components/schemas/{model}"
+
+
+def _envelope(event_type: str, data: type[BaseModel]) -> type[BaseModel]:
+    """``Event`` as one type sends it: ``type`` is that type, ``data`` its model."""
+    name = data.__name__.removesuffix("Data") + "Event"
+    this_type: Any = Literal[event_type]
+    return create_model(
+        name,
+        __base__=Event,
+        __doc__=f"The event {event_type}.",
+        type=(this_type, ...),
+        data=(data, ...),
+    )
+
+
+# One envelope model per event type, in EVENT_DATA's order.
+_ENVELOPES: dict[str, type[BaseModel]] = {t: _envelope(t, d) for t, d in EVENT_DATA.items()}
 
 
 def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
@@ -20,6 +37,7 @@ def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
         (ReplyOk, "serialization"),
         (ReplyError, "serialization"),
     ]
+    wanted.extend((envelope, "serialization") for envelope in _ENVELOPES.values())
     for action in ACTIONS.values():
         wanted.append((action.request, "validation"))
         if action.response is not None:
@@ -97,11 +115,17 @@ def build_asyncapi(amqp_host: str = "localhost:5672") -> dict[str, Any]:
             "summary": action.summary or key,
             "reply": {"channel": {"$ref": "#/channels/reply"}},
         }
-    for event_type in EVENT_TYPES:
+    for event_type, envelope in _ENVELOPES.items():
         name = "event_" + event_type.replace(".", "_")
+        messages[name] = {
+            "name": event_type,
+            "title": event_type,
+            "contentType": "application/json",
+            "payload": refs[(envelope, "serialization")],
+        }
         channels[name] = {
             "address": event_type,
-            "messages": {"event": {"$ref": "#/components/messages/event"}},
+            "messages": {"event": {"$ref": f"#/components/messages/{name}"}},
             "bindings": {
                 "amqp": {
                     "is": "routingKey",
@@ -110,11 +134,6 @@ def build_asyncapi(amqp_host: str = "localhost:5672") -> dict[str, Any]:
             },
         }
         operations[name] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
-    messages["event"] = {
-        "name": "event",
-        "contentType": "application/json",
-        "payload": refs[(Event, "serialization")],
-    }
     return {
         "asyncapi": "3.0.0",
         "info": {

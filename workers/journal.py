@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.events import EVENT_TYPES
+from pydantic import ValidationError
+
+from contracts.events import EVENT_DATA
 from workers.context import Call
 from workers.uow import UnitOfWork
 
@@ -44,10 +46,22 @@ def audit(
 
 def emit(uow: UnitOfWork, *, tenant_id: UUID, event_type: str, data: dict[str, Any]) -> None:
     """Queue a domain event; it is written with the transaction's commit and the relay
-    publishes it to ``idp.events`` after that. Only the contract's types go out, so the
-    AsyncAPI document lists every event a consumer can see."""
-    if event_type not in EVENT_TYPES:
+    publishes it to ``idp.events`` after that. Only the contract's types go out, each with
+    the ``data`` its model in ``contracts.events.EVENT_DATA`` describes, so the AsyncAPI
+    document describes every event a consumer can see. ``data`` goes out as given."""
+    model = EVENT_DATA.get(event_type)
+    if model is None:
         raise ValueError(f"{event_type!r} is not in contracts.events.EVENT_TYPES")
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        # A bug of ours, not the caller's: not a ValidationError, which the dispatcher
+        # answers as a 400, and without the values, which may be tokens (they get logged).
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise ValueError(f"{event_type} data does not match {model.__name__}: {problems}") from None
     event_id = uuid.uuid4()
     body = {
         "id": str(event_id),
