@@ -22,6 +22,7 @@ from edge.middleware import build_middleware
 from edge.protocol import EdgeRunner
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
+from idp import amqp_properties
 from idp.preflight import StartupFailure, check_amqp, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.address_limit import AddressLimit
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def serve_edge(settings: Settings) -> None:
+    amqp_properties.install()  # a bad property on a reply costs that reply, not the link
     await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
     runner = EdgeRunner(
         create_app(settings),

@@ -13,6 +13,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
 from contracts.actions import QUEUE_DEAD_INTAKE, family_queue
+from idp import amqp_properties
 from idp.preflight import check_amqp, check_postgres, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.settings import Settings
@@ -117,6 +118,7 @@ async def _keep_dead_letter(raw: IncomingMessage) -> None:
 
 
 async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:
+    amqp_properties.install()  # a publisher's bad property costs its message, not the link
     await asyncio.gather(
         check_postgres(settings.database_url),
         check_redis(settings.redis_url),

@@ -26,6 +26,7 @@ from contracts.actions import DEADLINE_HEADER, SELF_ENDING
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
+from idp import amqp_properties
 from idp.security import client_headers
 from idp.security.authn import SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
@@ -282,7 +283,14 @@ async def dispatch(
     metrics.in_flight.inc()
     reply: ReplyOk | ReplyError
     try:
-        if _past_deadline(message):
+        if (problem := amqp_properties.undecodable(message.headers)) is not None:
+            # Nothing after the bad property was read (message id, deadline...): nothing
+            # is applied, and the answer says what to fix.
+            reply = error_reply(
+                ErrorCode.INVALID_REQUEST,
+                f"a message property is not valid AMQP ({problem}); nothing was applied",
+            )
+        elif _past_deadline(message):
             reply = error_reply(
                 ErrorCode.TIMEOUT, "the request's deadline passed before a worker took it"
             )

@@ -181,3 +181,79 @@ async def test_a_publisher_cannot_name_the_client_address_it_is_counted_and_reco
     edge_session = next(s for s in sessions if not s["current"])
     assert edge_session["ip"] == "127.0.0.1"
     assert edge_session["user_agent"]
+
+
+def _raw_properties_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let this process publish what a careless client in another language might: a
+    short string as raw bytes (not UTF-8) and a timestamp as a raw 64-bit number."""
+    from pamqp import common, encode
+
+    plain_short_string, plain_timestamp = encode.METHODS["shortstr"], encode.METHODS["timestamp"]
+
+    def short_string(value: object) -> bytes:
+        if isinstance(value, bytes):
+            return common.Struct.byte.pack(len(value)) + value
+        return plain_short_string(value)
+
+    def timestamp(value: object) -> bytes:
+        if isinstance(value, int):
+            return common.Struct.timestamp.pack(value)
+        return plain_timestamp(value)
+
+    monkeypatch.setitem(encode.METHODS, "shortstr", short_string)
+    monkeypatch.setitem(encode.METHODS, "timestamp", timestamp)
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"message_id": b"\xff\xfe-binary-id"}, "message_id"),
+        ({"timestamp": 2**63 - 1}, "timestamp"),
+    ],
+    ids=["message id not UTF-8", "timestamp out of range"],
+)
+async def test_a_property_that_does_not_decode_costs_its_message_not_the_workers_connection(
+    settings: Settings,
+    platform: Platform,
+    http: aiohttp.ClientSession,
+    amqp: Requester,
+    monkeypatch: pytest.MonkeyPatch,
+    bad: dict[str, Any],
+    named: str,
+) -> None:
+    """It closed the worker's whole connection (pamqp raised while reading the frame),
+    for every family, again on each redelivery, and forever from idp.dead.intake."""
+    from pamqp.commands import Basic
+
+    owner = await signup(http)
+    _raw_properties_encoder(monkeypatch)
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        correlation_id = uuid.uuid4().hex
+        # aiormq's, which publishes the properties as given
+        raw_channel = await channel.get_underlay_channel()
+        await raw_channel.basic_publish(
+            b"{}",
+            exchange=EXCHANGE_RPC,
+            routing_key="roles.list",
+            properties=Basic.Properties(
+                correlation_id=correlation_id,
+                reply_to=replies.name,
+                content_type="application/json",
+                headers={"authorization": f"Bearer {owner['access_token']}"},
+                **bad,
+            ),
+        )
+        message = await _first(replies)
+        assert message.correlation_id == correlation_id
+        body: dict[str, Any] = orjson.loads(message.body)
+    assert body["ok"] is False
+    assert body["error"]["status"] == 400
+    assert named in body["error"]["message"]
+    # Every family still consumes: the next request of each is answered.
+    bearer = {"authorization": f"Bearer {owner['access_token']}"}
+    for key in ("auth.me", "users.list", "roles.list", "files.list"):
+        reply = await amqp.call(key, {}, headers=bearer, budget=5)
+        assert reply["ok"] is True, (key, reply)
