@@ -186,6 +186,13 @@ class Gateway:
         if request.method in UNSAFE_METHODS and request.body_exists:
             if (request.content_length or 0) > self.settings.max_body_bytes:
                 raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large")
+            if not _decodable(request.headers.getall("Content-Encoding", [])):
+                # aiohttp decodes the codings it knows and passes any other as raw
+                # bytes, which would then be read as if they were not encoded at all.
+                raise ApiError(
+                    ErrorCode.INVALID_REQUEST,
+                    "unsupported Content-Encoding: send the body as is, gzip or deflate",
+                )
             try:
                 # Bounded: a client that announces a body and stops sending it holds
                 # nothing open past the request budget (SPEC 7: never a hang).
@@ -278,6 +285,19 @@ class Gateway:
 def _bearer_mode(request: web.Request) -> bool:
     """``X-Auth-Mode: bearer``: tokens in the body, no cookie (SPEC 4.1)."""
     return request.headers.get("X-Auth-Mode", "").lower() == "bearer"
+
+
+# The codings aiohttp decodes here; br and zstd need libraries this edge does not have,
+# and aiohttp refuses those itself (edge/protocol.py).
+_DECODABLE_CODINGS = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
+
+
+def _decodable(codings: list[str]) -> bool:
+    """One coding at most, and one aiohttp decodes: a list (``gzip, gzip``) or an unknown
+    name would otherwise be taken as an unencoded body."""
+    if len(codings) > 1:
+        return False
+    return not codings or codings[0].strip().lower() in _DECODABLE_CODINGS
 
 
 def _header_text(value: str) -> str:
