@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 
 from contracts.actions import action
 from contracts.base import Request, View
-from contracts.paging import ResourceId
+from contracts.paging import DEFAULT_LIMIT, PageLimit, ResourceId
 
 # Content types whose leading bytes the files worker can verify on completion; the
 # configured allow-list (FILE_CONTENT_TYPES) is a subset of these.
@@ -91,7 +91,7 @@ class FileIdRequest(Request):
 
 
 class ListFilesRequest(Request):
-    limit: int = Field(50, ge=1, le=200)
+    limit: PageLimit = DEFAULT_LIMIT
     cursor: Annotated[str, Field(max_length=512)] | None = None
 
 

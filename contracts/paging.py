@@ -2,12 +2,21 @@
 
 from typing import Annotated
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 # Path ids are plain strings in the contract: a malformed id (empty, 3,000 characters,
 # not a UUID) is answered 404 by the worker, exactly like another tenant's id, instead of
 # a 400 that would tell them apart. The schema says what a real id looks like.
 ResourceId = Annotated[str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 100})]
-PageLimit = Annotated[int, Field(ge=1, le=200)]
+
+
+def _not_a_bool(value: object) -> object:
+    # Lax ints take a query string's "10", but also true as 1: a wrong type (SPEC 7).
+    if isinstance(value, bool):
+        raise ValueError("limit must be an integer, not a boolean")
+    return value
+
+
+PageLimit = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=200)]
 Cursor = Annotated[str, Field(min_length=1, max_length=512)]
 DEFAULT_LIMIT = 50

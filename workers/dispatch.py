@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from contracts.actions import DEADLINE_HEADER, SELF_ENDING
-from contracts.auth import LoginResult
+from contracts.auth import AUTH_REFRESH, LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp import amqp_properties
@@ -136,28 +136,37 @@ async def _run(
     if route is None:
         return error_reply(ErrorCode.NOT_FOUND, f"unknown action {key!r}"), call
     action, handler = route
+    raw: Any = None
     try:
         if action.address_limited:
             # Before the body is even parsed: a malformed login counts against its address
             # like any other (SPEC 4.5; the edge counts those it refuses itself).
             await runtime.throttle.check_address(call.client.rate_key)
-        raw: Any = orjson.loads(message.body) if message.body else {}
-        request = action.request.model_validate(raw)
+        # In the edge's order, so a request gets the same answer by either way in: the
+        # token (401), the permission its claims carry (403), then the body (400), then
+        # the caller's current role (403).
+        standing: Any = None
         if action.authenticated:
             token = bearer_token(_header(message, "authorization"))
             if action.permission is None:
                 principal = await runtime.authenticator.authenticate(token)
-                call = Call(call.request_id, call.message_id, call.client, principal)
             else:
                 # The token's claims may be up to 15 min old: check the current role too.
                 # Its cache read shares the revocation check's Redis round trip.
                 principal, (standing,) = await runtime.authenticator.authenticate_with(
                     token, runtime.permissions.queue_lookup
                 )
-                call = Call(call.request_id, call.message_id, call.client, principal)
-                if action.permission not in principal.perms:
-                    return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
-                await runtime.permissions.require_from(principal, action.permission, standing)
+            call = Call(call.request_id, call.message_id, call.client, principal)
+            if action.permission is not None and action.permission not in principal.perms:
+                return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
+        raw = orjson.loads(message.body) if message.body else {}
+        refreshing = action.key == AUTH_REFRESH.key
+        if refreshing and isinstance(raw, dict) and not raw.get("refresh_token"):
+            # As at the edge: no token to present is a 401 (log in again), not a 400.
+            return error_reply(ErrorCode.UNAUTHENTICATED, "no refresh token: log in again"), call
+        request = action.request.model_validate(raw)
+        if action.permission is not None and call.principal is not None:
+            await runtime.permissions.require_from(call.principal, action.permission, standing)
         if action.replayable and call.message_id and call.principal is not None:
             return await _apply_once(runtime, action.key, handler, request, raw, call), call
         result = await handler(request, call, runtime)
@@ -170,6 +179,10 @@ async def _run(
         # reply it got (an empty success), not a 401 that would say it failed. Only these
         # actions: a revoked token must not fetch what another session's writes returned.
         if action.key in SELF_ENDING and call.message_id:
+            try:
+                raw = orjson.loads(message.body) if message.body else {}
+            except orjson.JSONDecodeError:
+                return error_reply(exc.code, str(exc)), call
             replay = await idempotency.stored_reply(
                 runtime.db,
                 exc.claims.tid,

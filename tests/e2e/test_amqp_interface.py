@@ -13,6 +13,7 @@ import pytest
 from contracts.actions import EXCHANGE_RPC
 from edge.requester import Requester
 from idp.settings import Settings
+from tests.e2e.admin_support import new_tenant, person
 from tests.e2e.conftest import PASSWORD, signup
 from tests.support.platform import Platform
 
@@ -257,3 +258,29 @@ async def test_a_property_that_does_not_decode_costs_its_message_not_the_workers
     for key in ("auth.me", "users.list", "roles.list", "files.list"):
         reply = await amqp.call(key, {}, headers=bearer, budget=5)
         assert reply["ok"] is True, (key, reply)
+
+
+async def test_over_amqp_the_checks_come_in_the_edges_order(
+    amqp: Requester, http: aiohttp.ClientSession
+) -> None:
+    """The token, then the permission, then the body: over AMQP the body came first, so
+    the same mistakes were a 400 there and a 401 or 403 over HTTP."""
+    tenant = await new_tenant(http)
+    member = await person(http, tenant, "member")
+    cases: list[tuple[str, dict[str, Any], dict[str, str], str, int]] = [
+        ("users.create", {}, {}, "/v1/users", 401),
+        ("roles.create", {"name": 5}, member.headers, "/v1/roles", 403),
+        ("auth.refresh", {}, {"X-Auth-Mode": "bearer"}, "/v1/auth/refresh", 401),
+    ]
+    for key, body, http_headers, path, status in cases:
+        async with http.post(path, json=body, headers=http_headers) as response:
+            assert response.status == status, (path, await response.text())
+            http_code = (await response.json())["error"]["code"]
+        headers = (
+            {"authorization": http_headers["Authorization"]}
+            if "Authorization" in (http_headers)
+            else {}
+        )
+        reply = await amqp.call(key, body, headers=headers)
+        assert reply["ok"] is False
+        assert (reply["error"]["status"], reply["error"]["code"]) == (status, http_code), key

@@ -4,10 +4,12 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.auth import LoginRequest, OwnerIn, SignupRequest
-from contracts.base import MAX_NESTING
+from contracts.base import MAX_NESTING, Request
 from contracts.catalog import ACTIONS, FAMILIES
 from contracts.envelope import error_reply
 from contracts.errors import STATUS, ErrorCode
+from contracts.files import ListFilesRequest
+from contracts.users import ListAuditRequest, ListUsersRequest
 
 OWNER = {"email": "a@example.com", "password": "long enough", "name": "A"}
 
@@ -148,3 +150,13 @@ def test_a_refused_value_names_its_field() -> None:
     with pytest.raises(ValidationError) as refused:
         SignupRequest.model_validate(body)
     assert [d.field for d in validation_details(refused.value)] == ["owner.name"]
+
+
+@pytest.mark.parametrize("model", [ListUsersRequest, ListAuditRequest, ListFilesRequest])
+def test_a_page_limit_is_an_integer_or_its_text_never_a_boolean(model: type[Request]) -> None:
+    """``{"limit": true}`` was a page of one (lax int coercion) over AMQP."""
+    assert model.model_validate({"limit": "10"}).limit == 10  # type: ignore[attr-defined]
+    assert model.model_validate({"limit": 10}).limit == 10  # type: ignore[attr-defined]
+    for wrong in (True, False, "ten", 0, 201, 1.5):
+        with pytest.raises(ValidationError):
+            model.model_validate({"limit": wrong})
