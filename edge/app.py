@@ -150,7 +150,10 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = EdgeMetrics()
     app.cleanup_ctx.append(_resources)
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, _route_handler(route))
+        if route.method == "GET":  # and HEAD, as for every GET (RFC 9110 9.3.2)
+            app.router.add_get(route.path, _route_handler(route))
+        else:
+            app.router.add_route(route.method, route.path, _route_handler(route))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

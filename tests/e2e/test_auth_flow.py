@@ -277,3 +277,19 @@ async def test_a_cookie_login_from_another_site_is_refused(
     for headers in ({}, {"Origin": platform.url}, {**evil, "X-Auth-Mode": "bearer"}):
         async with await _login(http, slug, "owner@example.com", headers=headers) as r:
             assert r.status == 200, (headers, await r.text())
+
+
+async def test_head_answers_wherever_get_does(http: aiohttp.ClientSession) -> None:
+    """RFC 9110: HEAD is GET without the body (it was 405 on every API route)."""
+    owner = await signup(http)
+    headers = {"Authorization": f"Bearer {owner['access_token']}"}
+    async with http.get("/v1/auth/me", headers=headers) as got:
+        assert got.status == 200
+        length = got.headers["Content-Length"]
+    async with http.head("/v1/auth/me", headers=headers) as head:
+        assert head.status == 200
+        assert head.headers["Content-Type"].startswith("application/json")
+        assert head.headers["Content-Length"] == length
+        assert await head.read() == b""
+    async with http.head("/v1/auth/me") as anonymous:
+        assert anonymous.status == 401
