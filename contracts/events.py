@@ -11,7 +11,6 @@ from typing import Any, Final, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from contracts.base import View
 from contracts.files import File
@@ -37,11 +36,6 @@ def _open_to_additions(schema: dict[str, Any]) -> None:
     # Emitting refuses unknown keys, so the document cannot lag behind the workers; but
     # like every view it does not promise consumers that no key will ever be added.
     schema.pop("additionalProperties", None)
-
-
-def _absent_when_unset(schema: dict[str, Any]) -> None:
-    # The key is left out, never null: the schema names neither null nor a default.
-    schema.pop("default", None)
 
 
 class EventData(BaseModel):
@@ -80,14 +74,12 @@ class UserInvitedData(EventData):
 
 
 class UserUpdatedData(EventData):
-    """The user as they now are. ``changes`` is present when an admin or the user changed
-    the name or status; it is absent when a password set by invitation activated the user
-    or the email address was verified."""
+    """The user as they now are, and which of their fields changed: the name or status
+    (an admin or the user), or the status and ``email_verified`` (a password set by
+    invitation, a reset, a verified address)."""
 
     user: User
-    changes: list[Literal["name", "status"]] | SkipJsonSchema[None] = Field(
-        default=None, json_schema_extra=_absent_when_unset
-    )
+    changes: list[Literal["name", "status", "email_verified"]]
 
 
 class UserDeletedData(EventData):

@@ -126,8 +126,14 @@ async def test_email_verification_request_and_confirm(
             "auth.email_verification_requested", user_id=owner["user"]["id"]
         )
     token = event["data"]["token"]
-    async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:
-        assert r.status == 204
+    async with event_tap(settings.amqp_url, "user.updated") as events:
+        async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:
+            assert r.status == 204
+        # What changed is named, as for any other update (it was {"user"} alone).
+        updated = await events.wait_for(
+            "user.updated", owner["tenant"]["id"], changes=["email_verified"]
+        )
+    assert updated["data"]["user"]["email_verified"] is True
     async with http.get("/v1/auth/me", headers=me) as r:
         assert (await r.json())["user"]["email_verified"] is True
     async with http.post("/v1/auth/verify-email/confirm", json={"token": token}) as r:

@@ -70,6 +70,14 @@ async def test_an_invited_user_gets_a_single_use_token_in_the_event(
     assert status == 200
     assert [e["target_id"] for e in audit["items"]] == [user["id"]]
     assert "token" not in str(audit["items"][0]["data"])
+    # Accepting it (the reset confirm with the invitation's token) activates the user and
+    # verifies the address, and the event says so.
+    accept = {"token": token, "new_password": "an invited user's passphrase"}
+    async with http.post("/v1/auth/password-reset/confirm", json=accept) as response:
+        assert response.status == 204, await response.text()
+    updated = await events.wait_for("user.updated", tenant.id, changes=["status", "email_verified"])
+    assert updated["data"]["user"]["id"] == user["id"]
+    assert updated["data"]["user"]["status"] == "active"
 
 
 async def test_users_are_listed_and_filtered(http: aiohttp.ClientSession) -> None:

@@ -73,7 +73,7 @@ def test_asyncapi_describes_each_events_data() -> None:
     assert invited["properties"]["user"] == {"$ref": "#/components/schemas/User"}
     assert set(data["user.role_changed"]["required"]) == {"user_id", "from", "to"}
     assert set(data["user.updated"]["properties"]) == {"user", "changes"}
-    assert data["user.updated"]["required"] == ["user"]  # no "changes" after a password set
+    assert data["user.updated"]["required"] == ["user", "changes"]
     reasons = data["session.revoked"]["properties"]["reason"]["enum"]
     assert {"logout", "refresh_token_reused", "user_deleted"} <= set(reasons)
     assert data["file.uploaded"]["properties"]["file"] == {"$ref": "#/components/schemas/File"}

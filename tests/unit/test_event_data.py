@@ -87,7 +87,7 @@ def test_event_types_are_spec_5s_list_then_tenant_updated() -> None:
     [
         ("user.invited", _invited()),
         ("user.updated", {"user": _user(), "changes": ["name", "status"]}),
-        ("user.updated", {"user": _user()}),  # a password set by invitation, a verification
+        ("user.updated", {"user": _user(), "changes": ["status", "email_verified"]}),
         ("user.role_changed", {"user_id": str(uuid.uuid4()), "from": "member", "to": "admin"}),
         ("auth.login_failed", {"user_id": None, "ip": None}),
         (

@@ -4,9 +4,9 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from contracts.envelope import FieldError
+from contracts.models import User
 from contracts.sessions import (
     AUTH_PASSWORD_RESET_REQUEST,
     PasswordChange,
@@ -181,7 +181,7 @@ class PasswordFlows:
             await self._announce_password_changed(
                 uow, call, user, how="invitation" if invited else "reset"
             )
-            await self._announce_user_updated(uow, user.view.id)
+            await self._announce_user_updated(uow, user.view)
 
     async def request_verification(self, call: Call) -> None:
         """Send a verification token (SPEC 4.3: 202, and the event goes out), also for an
@@ -210,6 +210,9 @@ class PasswordFlows:
                 ):
                     return  # this very message verified the address: the same 204
                 raise _bad_token()
+            before = await users.user_by_id(uow, redeemed.user_id)
+            if before is None:
+                raise _bad_token()
             await credentials.mark_email_verified(uow, redeemed.user_id, now)
             audit(
                 uow,
@@ -220,7 +223,7 @@ class PasswordFlows:
                 target_type="user",
                 target_id=redeemed.user_id,
             )
-            await self._announce_user_updated(uow, redeemed.user_id)
+            await self._announce_user_updated(uow, before.view)
 
     async def _send_token(
         self,
@@ -283,12 +286,21 @@ class PasswordFlows:
             data={"user_id": str(user.view.id), "how": how},
         )
 
-    async def _announce_user_updated(self, uow: UnitOfWork, user_id: UUID) -> None:
-        updated = await users.user_by_id(uow, user_id)
-        if updated is not None:
+    async def _announce_user_updated(self, uow: UnitOfWork, before: User) -> None:
+        """``user.updated`` with what a password set or a verification changed (the status
+        of an invited user, ``email_verified``); nothing changed, no event."""
+        updated = await users.user_by_id(uow, before.id)
+        if updated is None:
+            return
+        changes = [
+            field
+            for field in ("status", "email_verified")
+            if getattr(before, field) != getattr(updated.view, field)
+        ]
+        if changes:
             emit(
                 uow,
                 tenant_id=updated.view.tenant_id,
                 event_type="user.updated",
-                data={"user": updated.view.model_dump(mode="json")},
+                data={"user": updated.view.model_dump(mode="json"), "changes": changes},
             )
