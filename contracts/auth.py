@@ -43,7 +43,9 @@ class LoginRequest(Request):
 class RefreshRequest(Request):
     parsed_only = frozenset({"refresh_token"})
 
-    refresh_token: PresentedToken
+    # Absent or empty: no token to present (a client after logout, a cookie-mode refresh
+    # whose cookie is gone) is a 401, log in again (SPEC 4), not a malformed body.
+    refresh_token: PresentedToken | None = None
 
 
 class LoginResult(View):

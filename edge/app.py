@@ -15,7 +15,7 @@ from contracts.actions import family_queue
 from contracts.catalog import FAMILIES, PING
 from contracts.errors import ErrorCode
 from edge.api_docs import add_api_docs
-from edge.errors import json_response
+from edge.errors import ApiError, error_body, json_response
 from edge.gateway import REQUEST_ID, TRACE, Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware
@@ -107,14 +107,8 @@ async def readyz(request: web.Request) -> web.Response:
             if not gateway.requester.connected
             else f"no worker answered for {', '.join(missing)}"
         )
-        body = {
-            "error": {
-                "code": ErrorCode.UNAVAILABLE,
-                "message": f"not ready: {reason}",
-                "request_id": request[REQUEST_ID],
-            },
-            **body,
-        }
+        not_ready = ApiError(ErrorCode.UNAVAILABLE, f"not ready: {reason}")
+        body = {**error_body(not_ready, request[REQUEST_ID]), **body}
     return json_response(body, status=200 if ready else 503)
 
 

@@ -36,7 +36,8 @@ def raw_json_response(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-def error_response(error: ApiError, request_id: str) -> web.Response:
+def error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+    """SPEC 4's error shape: ``{"error": {"code", "message", "request_id", "details"?}}``."""
     body: dict[str, Any] = {
         "code": error.code.value,
         "message": error.message,
@@ -46,7 +47,11 @@ def error_response(error: ApiError, request_id: str) -> web.Response:
         body["details"] = [
             d.model_dump() if isinstance(d, FieldError) else d for d in error.details
         ]
-    response = json_response({"error": body}, status=error.status)
+    return {"error": body}
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    response = json_response(error_body(error, request_id), status=error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     if error.status == 401:

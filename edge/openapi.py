@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from edge.origins import UNSAFE_METHODS
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 
@@ -174,7 +175,7 @@ def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> 
         for name in route.query
     ]
     parameters.append(_header_ref("XRequestId"))
-    if route.method in {"POST", "PUT", "PATCH", "DELETE"}:
+    if route.method in UNSAFE_METHODS:
         parameters.append(_header_ref("IdempotencyKey"))
     if action.key in SESSION_RESULTS:
         parameters.append(_header_ref("XAuthMode"))
@@ -198,9 +199,7 @@ def _operation(route: HttpRoute, refs: dict[Any, Any], defs: dict[str, Any]) -> 
             defs[body_name] = body
             request_name = body_name
         operation["requestBody"] = {
-            # A refresh in cookie mode takes its token from the refresh cookie, no body.
-            "required": bool(defs[request_name].get("required"))
-            and action.key not in REFRESH_FROM_COOKIE,
+            "required": bool(defs[request_name].get("required")),
             "content": {"application/json": {"schema": {"$ref": REF.format(model=request_name)}}},
         }
         if action.key in REFRESH_FROM_COOKIE:

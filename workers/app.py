@@ -74,7 +74,7 @@ def build_broker(
         ack_policy=AckPolicy.MANUAL,
         no_reply=True,
         decoder=_raw_message,
-    )(_keep_dead_letter)
+    )(_requeued_on_failure(dead_letters.keep, "dead letter could not be kept"))
     return broker
 
 
@@ -94,27 +94,28 @@ def _consumer(
     router: FamilyRouter, runtime: Runtime
 ) -> Callable[[IncomingMessage], Awaitable[None]]:
     async def consume(raw: IncomingMessage) -> None:
+        await dispatch(router, runtime, raw)
+
+    # dispatch answers every failure itself; reaching the requeue means the reply or the
+    # ack could not be sent (broker gone).
+    return _requeued_on_failure(consume, "message could not be settled")
+
+
+def _requeued_on_failure(
+    handle: Callable[[IncomingMessage], Awaitable[None]], failure: str
+) -> Callable[[IncomingMessage], Awaitable[None]]:
+    """``handle``, with a message it fails on requeued rather than left unacked."""
+
+    async def settle(raw: IncomingMessage) -> None:
         try:
-            await dispatch(router, runtime, raw)
+            await handle(raw)
         except Exception:
-            # dispatch answers every failure itself; reaching here means the reply or the
-            # ack could not be sent (broker gone). Requeue rather than leave it unacked.
-            log.exception("message could not be settled", extra={"routing_key": raw.type})
+            log.exception(failure, extra={"routing_key": raw.type})
             if not raw.processed:
                 with contextlib.suppress(Exception):
                     await raw.nack(requeue=True)
 
-    return consume
-
-
-async def _keep_dead_letter(raw: IncomingMessage) -> None:
-    try:
-        await dead_letters.keep(raw)
-    except Exception:
-        log.exception("dead letter could not be kept", extra={"routing_key": raw.type})
-        if not raw.processed:
-            with contextlib.suppress(Exception):
-                await raw.nack(requeue=True)
+    return settle
 
 
 async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from contracts.actions import DEADLINE_HEADER, SELF_ENDING
-from contracts.auth import AUTH_REFRESH, LoginResult
+from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp import amqp_properties
@@ -81,6 +81,11 @@ def _client(message: AbstractIncomingMessage, key: bytes) -> Client:
     return Client(publisher=message.user_id or None)
 
 
+def _body(message: AbstractIncomingMessage) -> Any:
+    """The request's JSON (an empty body is no fields); orjson.JSONDecodeError if none."""
+    return orjson.loads(message.body) if message.body else {}
+
+
 def _past_deadline(message: AbstractIncomingMessage) -> bool:
     """Whether the caller's budget ran out before this worker got to the message.
 
@@ -136,7 +141,6 @@ async def _run(
     if route is None:
         return error_reply(ErrorCode.NOT_FOUND, f"unknown action {key!r}"), call
     action, handler = route
-    raw: Any = None
     try:
         if action.address_limited:
             # Before the body is even parsed: a malformed login counts against its address
@@ -159,11 +163,7 @@ async def _run(
             call = Call(call.request_id, call.message_id, call.client, principal)
             if action.permission is not None and action.permission not in principal.perms:
                 return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
-        raw = orjson.loads(message.body) if message.body else {}
-        refreshing = action.key == AUTH_REFRESH.key
-        if refreshing and isinstance(raw, dict) and not raw.get("refresh_token"):
-            # As at the edge: no token to present is a 401 (log in again), not a 400.
-            return error_reply(ErrorCode.UNAUTHENTICATED, "no refresh token: log in again"), call
+        raw = _body(message)
         request = action.request.model_validate(raw)
         if action.permission is not None and call.principal is not None:
             await runtime.permissions.require_from(call.principal, action.permission, standing)
@@ -180,7 +180,7 @@ async def _run(
         # actions: a revoked token must not fetch what another session's writes returned.
         if action.key in SELF_ENDING and call.message_id:
             try:
-                raw = orjson.loads(message.body) if message.body else {}
+                raw = _body(message)
             except orjson.JSONDecodeError:
                 return error_reply(exc.code, str(exc)), call
             replay = await idempotency.stored_reply(

@@ -1,6 +1,7 @@
 """Other systems on the broker: same contracts, same tokens, and nothing more (SPEC 5)."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,6 +10,7 @@ import aio_pika
 import aiohttp
 import orjson
 import pytest
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from contracts.actions import EXCHANGE_RPC
 from edge.requester import Requester
@@ -24,6 +26,19 @@ async def amqp(platform: Platform, settings: Settings) -> AsyncIterator[Requeste
     await requester.start()
     yield requester
     await requester.stop()
+
+
+@contextlib.asynccontextmanager
+async def _publisher(
+    settings: Settings,
+) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue, AbstractExchange]]:
+    """Another system on the broker (not the edge's Requester): its channel, an exclusive
+    reply queue, and ``idp.rpc``."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)
+        yield channel, replies, await channel.get_exchange(EXCHANGE_RPC)
 
 
 async def test_a_valid_bearer_token_works_over_amqp(
@@ -68,11 +83,7 @@ async def test_invalid_requests_get_an_error_reply_with_details(amqp: Requester)
 async def test_a_malformed_body_still_gets_a_400_reply(
     settings: Settings, platform: Platform, raw: bytes
 ) -> None:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        replies = await channel.declare_queue(exclusive=True)
-        exchange = await channel.get_exchange(EXCHANGE_RPC)
+    async with _publisher(settings) as (_, replies, exchange):
         correlation_id = uuid.uuid4().hex
         await exchange.publish(
             aio_pika.Message(
@@ -107,11 +118,7 @@ async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
     """SPEC 5: ``type`` is the routing key. When a publisher sets them apart, the routing
     key (what brought the message to the queue) wins; ``type`` names the action only for a
     message published to the queue by name."""
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        replies = await channel.declare_queue(exclusive=True)
-        exchange = await channel.get_exchange(EXCHANGE_RPC)
+    async with _publisher(settings) as (channel, replies, exchange):
         # An address of its own: failures on a shared one would soon be rate limited.
         email = f"routing-{uuid.uuid4().hex[:8]}@example.com"
         login = {"tenant": "no-such-tenant", "email": email, "password": "pw"}
@@ -147,11 +154,7 @@ async def test_a_publisher_cannot_name_the_client_address_it_is_counted_and_reco
     recorded with neither; the same headers signed by the edge are believed."""
     owner = await signup(http)
     body = {"tenant": owner["tenant"]["slug"], "email": "owner@example.com", "password": PASSWORD}
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        replies = await channel.declare_queue(exclusive=True)
-        exchange = await channel.get_exchange(EXCHANGE_RPC)
+    async with _publisher(settings) as (_, replies, exchange):
         message_id = uuid.uuid4().hex
         await exchange.publish(
             aio_pika.Message(
@@ -228,10 +231,7 @@ async def test_a_property_that_does_not_decode_costs_its_message_not_the_workers
 
     owner = await signup(http)
     _raw_properties_encoder(monkeypatch)
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        replies = await channel.declare_queue(exclusive=True)
+    async with _publisher(settings) as (channel, replies, _):
         correlation_id = uuid.uuid4().hex
         # aiormq's, which publishes the properties as given
         raw_channel = await channel.get_underlay_channel()

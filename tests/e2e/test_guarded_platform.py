@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
-import asyncpg
 import jwt
 import orjson
 import pytest
 
-from idp.settings import Settings, asyncpg_dsn
+from idp.settings import Settings
 from tests.e2e.conftest import PASSWORD, assert_error, bearer, unique_slug
+from tests.support.database import as_owner
 from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
 
@@ -210,8 +210,7 @@ async def test_grace_retry_returns_the_same_child_and_later_reuse_kills_it(
     # The audit entry and the event, written with the revocation. Read as the owner role:
     # this platform shares the database, so either platform's relay may publish the event.
     sid = _claims(child["access_token"])["sid"]
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
+    async with as_owner(settings) as connection:
         audits = await connection.fetch(
             "SELECT data FROM audit_log WHERE action = 'session.revoked' AND target_id = $1", sid
         )
@@ -220,8 +219,6 @@ async def test_grace_retry_returns_the_same_child_and_later_reuse_kills_it(
             " AND body->'data'->>'session_id' = $1",
             sid,
         )
-    finally:
-        await connection.close()
     assert [orjson.loads(row["data"]) for row in audits] == [{"reason": "refresh_token_reused"}]
     assert [orjson.loads(row["body"])["data"]["reason"] for row in events] == [
         "refresh_token_reused"

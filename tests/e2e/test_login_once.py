@@ -12,11 +12,11 @@ import uuid
 from typing import Any
 
 import aiohttp
-import asyncpg
 
 from edge.requester import Requester
-from idp.settings import Settings, asyncpg_dsn
+from idp.settings import Settings
 from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.support.database import as_owner
 
 BEARER = {"X-Auth-Mode": "bearer"}
 
@@ -38,8 +38,7 @@ async def _ok(response: aiohttp.ClientResponse) -> dict[str, Any]:
 async def _opened(settings: Settings, user_id: str) -> tuple[int, int, int]:
     """The user's sessions, and the session.created and auth.login_succeeded events."""
     # As the owner role: RLS would hide every row from the application role here.
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
+    async with as_owner(settings) as connection:
         opened = await connection.fetchval(
             "SELECT count(*) FROM sessions WHERE user_id = $1", uuid.UUID(user_id)
         )
@@ -48,8 +47,6 @@ async def _opened(settings: Settings, user_id: str) -> tuple[int, int, int]:
             " GROUP BY event_type",
             user_id,
         )
-    finally:
-        await connection.close()
     by_type = {row["event_type"]: row["n"] for row in events}
     return opened, by_type.get("session.created", 0), by_type.get("auth.login_succeeded", 0)
 

@@ -9,11 +9,11 @@ import uuid
 from typing import Any
 
 import aiohttp
-import asyncpg
 
 from edge.requester import Requester
-from idp.settings import Settings, asyncpg_dsn
+from idp.settings import Settings
 from tests.e2e.conftest import PASSWORD, assert_error, bearer, unique_slug
+from tests.support.database import as_owner
 
 BEARER = {"X-Auth-Mode": "bearer"}
 
@@ -37,16 +37,13 @@ async def _post(
 async def _created(settings: Settings, slug: str) -> tuple[int, int, int]:
     """Tenants with the slug, and the tenant.created and session.created events of it."""
     # As the owner role: RLS would hide every row from the application role here.
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
+    async with as_owner(settings) as connection:
         tenants = await connection.fetchval("SELECT count(*) FROM tenants WHERE slug = $1", slug)
         events = await connection.fetch(
             "SELECT o.event_type, count(*) AS n FROM outbox o JOIN tenants t"
             " ON t.id = o.tenant_id WHERE t.slug = $1 GROUP BY o.event_type",
             slug,
         )
-    finally:
-        await connection.close()
     by_type = {row["event_type"]: row["n"] for row in events}
     return tenants, by_type.get("tenant.created", 0), by_type.get("session.created", 0)
 

@@ -10,8 +10,9 @@ from redis.asyncio import Redis
 from contracts.auth import LoginRequest, RefreshRequest
 from idp.security import grace
 from idp.security.tokens import TokenError, refresh_token_hash
-from idp.settings import Settings, asyncpg_dsn
+from idp.settings import Settings
 from tests.integration.conftest import a_call, new_tenant
+from tests.support.database import as_owner
 from workers.errors import DomainError
 from workers.runtime import Runtime
 
@@ -19,11 +20,8 @@ from workers.runtime import Runtime
 async def _session_row(settings: Settings, sid: uuid.UUID) -> asyncpg.Record:
     """The session row as the owner role sees it: it bypasses RLS, as a database reader
     (or a backup) would."""
-    connection = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
+    async with as_owner(settings) as connection:
         row = await connection.fetchrow("SELECT * FROM sessions WHERE id = $1", sid)
-    finally:
-        await connection.close()
     assert row is not None
     return row
 

@@ -331,10 +331,13 @@ class AuthService:
 
     async def refresh(self, request: RefreshRequest, call: Call) -> LoginResult:
         """Rotate a refresh token: single use, with a grace window and reuse detection."""
-        claims = self._tokens.verify_refresh(request.refresh_token)
-        presented = refresh_token_hash(request.refresh_token)
+        token = request.refresh_token
+        if not token:
+            raise Unauthenticated("no refresh token: log in again")
+        claims = self._tokens.verify_refresh(token)
+        presented = refresh_token_hash(token)
         now = self._clock()
-        rotated = await self._rotate_current(request.refresh_token, presented, claims, call, now)
+        rotated = await self._rotate_current(token, presented, claims, call, now)
         if rotated is not None:
             return rotated
         # Everything else, under the session's lock: a lost race, grace, reuse, an end.
@@ -352,7 +355,7 @@ class AuthService:
                     raise Unauthenticated("session has ended")
                 user, tenant = owner
                 pair = self._issue(user, claims.sid, session.expires_at)
-                rotation = _rotation(request.refresh_token, presented, claims.sid, pair, call, now)
+                rotation = _rotation(token, presented, claims.sid, pair, call, now)
                 await sessions.rotate(uow, claims.sid, rotation)
                 return self._result(_Opened(user, tenant, pair))
             in_grace = (
@@ -363,7 +366,7 @@ class AuthService:
                 <= timedelta(seconds=self._settings.refresh_reuse_grace_seconds)
             )
             blob = session.grace_blob if in_grace else None
-            child = grace.unseal(request.refresh_token, claims.sid, blob) if blob else None
+            child = grace.unseal(token, claims.sid, blob) if blob else None
             if child is not None:
                 if owner is None:
                     raise Unauthenticated("session has ended")
