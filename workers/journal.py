@@ -17,6 +17,12 @@ from workers.context import Call
 from workers.uow import UnitOfWork
 
 
+def timestamp(at: datetime) -> str:
+    """An instant as events carry it: RFC 3339 in UTC with ``Z``, as pydantic writes the
+    contract models' datetimes, so ``occurred_at`` and every time in ``data`` read alike."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def audit(
     uow: UnitOfWork,
     call: Call,
@@ -66,7 +72,7 @@ def emit(uow: UnitOfWork, *, tenant_id: UUID, event_type: str, data: dict[str, A
     body = {
         "id": str(event_id),
         "type": event_type,
-        "occurred_at": datetime.now(UTC).isoformat(),
+        "occurred_at": timestamp(datetime.now(UTC)),
         "tenant_id": str(tenant_id),
         "data": data,
     }

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -51,6 +52,13 @@ async def test_an_invited_user_gets_a_single_use_token_in_the_event(
     invited = await events.wait_for("user.invited", tenant.id)
     assert invited["data"]["user"]["id"] == user["id"]
     assert set(invited) == {"id", "type", "occurred_at", "tenant_id", "data"}
+    # Every instant in an event reads like the models' (RFC 3339, UTC, "Z").
+    stamps = [invited["occurred_at"], invited["data"]["expires_at"]]
+    stamps.append(invited["data"]["user"]["created_at"])
+    assert all(stamp.endswith("Z") for stamp in stamps), stamps
+    sent = datetime.fromisoformat(invited["occurred_at"])
+    expires = datetime.fromisoformat(invited["data"]["expires_at"])
+    assert timedelta(days=6, hours=23) < expires - sent <= timedelta(days=7)
     token = invited["data"]["token"]
     assert token.startswith(tenant.id.replace("-", "") + ".")
     assert len(token) > 60

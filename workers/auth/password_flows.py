@@ -24,7 +24,7 @@ from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
 from workers.context import Call
 from workers.errors import Conflict, InvalidCredentials, InvalidRequest, Unauthenticated
-from workers.journal import audit, emit
+from workers.journal import audit, emit, timestamp
 from workers.uow import Database, UnitOfWork
 from workers.users import repository as users
 from workers.users.repository import UserRecord
@@ -261,7 +261,7 @@ class PasswordFlows:
                 "email": user.view.email,
                 "name": user.view.name,
                 "token": token,
-                "expires_at": (now + ttl).isoformat(),
+                "expires_at": timestamp(now + ttl),
             },
         )
 

@@ -29,7 +29,7 @@ from workers.context import Call
 from workers.encoded import Encoded, encode_page
 from workers.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from workers.ids import parse_id
-from workers.journal import audit, emit
+from workers.journal import audit, emit, timestamp
 from workers.pagination import decode_cursor, encode_cursor
 from workers.permission_check import PermissionCheck
 from workers.roles import repository as roles
@@ -285,7 +285,7 @@ class UsersService:
             data={
                 "user": _dump(view),
                 "token": token,
-                "expires_at": (now + ttl).isoformat(),
+                "expires_at": timestamp(now + ttl),
                 "invited_by": str(call.caller.sub),
             },
         )
