@@ -6,6 +6,7 @@ from openapi_ui_bundles import swagger_ui
 
 from edge.cookies import cookie_names
 from edge.errors import json_response
+from edge.middleware import ExpectHandler
 from edge.openapi import build_openapi
 from edge.routes.model import HttpRoute
 from idp.settings import Settings
@@ -23,7 +24,12 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 """
 
 
-def add_api_docs(app: web.Application, routes: tuple[HttpRoute, ...], settings: Settings) -> None:
+def add_api_docs(
+    app: web.Application,
+    routes: tuple[HttpRoute, ...],
+    settings: Settings,
+    expect: ExpectHandler,
+) -> None:
     document = build_openapi(routes, cookie_names(settings).access)
 
     async def openapi(request: web.Request) -> web.Response:
@@ -32,6 +38,6 @@ def add_api_docs(app: web.Application, routes: tuple[HttpRoute, ...], settings: 
     async def docs(request: web.Request) -> web.Response:
         return web.Response(text=DOCS_PAGE, content_type="text/html")
 
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/docs", docs)
+    app.router.add_get("/openapi.json", openapi, expect_handler=expect)
+    app.router.add_get("/docs", docs, expect_handler=expect)
     app.router.add_static("/docs/static", swagger_ui.static_path)

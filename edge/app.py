@@ -18,7 +18,7 @@ from edge.api_docs import add_api_docs
 from edge.errors import ApiError, error_body, json_response
 from edge.gateway import REQUEST_ID, TRACE, Gateway
 from edge.metrics import EdgeMetrics
-from edge.middleware import build_middleware
+from edge.middleware import build_middleware, expect_handler
 from edge.protocol import EdgeRunner
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
@@ -143,15 +143,18 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = EdgeMetrics()
     app.cleanup_ctx.append(_resources)
+    expect = expect_handler(settings.max_body_bytes)
     for route in ROUTES:
         if route.method == "GET":  # and HEAD, as for every GET (RFC 9110 9.3.2)
-            app.router.add_get(route.path, _route_handler(route))
+            app.router.add_get(route.path, _route_handler(route), expect_handler=expect)
         else:
-            app.router.add_route(route.method, route.path, _route_handler(route))
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
-    add_api_docs(app, ROUTES, settings)
+            app.router.add_route(
+                route.method, route.path, _route_handler(route), expect_handler=expect
+            )
+    app.router.add_get("/healthz", healthz, expect_handler=expect)
+    app.router.add_get("/readyz", readyz, expect_handler=expect)
+    app.router.add_get("/metrics", metrics, expect_handler=expect)
+    add_api_docs(app, ROUTES, settings, expect)
     return app
 
 

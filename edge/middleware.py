@@ -18,6 +18,7 @@ from idp.tracing import TraceContext
 
 log = logging.getLogger("idp.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ExpectHandler = Callable[[web.Request], Awaitable[None]]
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Auth-Mode, X-Request-ID"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 _HTTP_CODES = {
@@ -115,3 +116,25 @@ def build_middleware(
         return response
 
     return edge_middleware
+
+
+def expect_handler(max_body_bytes: int) -> ExpectHandler:
+    """``Expect: 100-continue`` (RFC 9110 10.1.1), answered before the middleware runs.
+
+    The client is told to go on only when its body can be taken: for a body announced over
+    the limit it gets the 413 at once, in the error shape, instead of a ``100 Continue``
+    that has it upload the whole body first (curl waits for the interim answer on large
+    bodies). Any other expectation is ignored, as RFC 9110 allows, so that the request
+    gets its usual answer in the error shape, not aiohttp's plain-text 417."""
+
+    async def expect(request: web.Request) -> None:
+        if request.version < (1, 1):
+            return
+        if request.headers.get("Expect", "").strip().lower() != "100-continue":
+            return
+        if (request.content_length or 0) > max_body_bytes:
+            return
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the interim answer is not the response's size
+
+    return expect

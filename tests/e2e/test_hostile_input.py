@@ -329,6 +329,41 @@ async def test_odd_headers_and_bodies_are_4xx_never_500(
             assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
 
 
+async def test_expect_100_continue_is_refused_at_once_when_the_body_is_too_large(
+    platform: Platform, settings: Settings
+) -> None:
+    """RFC 9110 10.1.1: an oversized body is refused before the client uploads it (the
+    413 in the error shape, not a 100 Continue); a body within the limit is asked for;
+    an unknown expectation is ignored, not aiohttp's plain-text 417."""
+    login = b'{"tenant": "no-such-tenant", "email": "a@example.com", "password": "pass-word"}'
+    json_type = b"Content-Type: application/json"
+    too_large = str(settings.max_body_bytes + 1).encode()
+    head = _request("POST", "/v1/auth/login", json_type, b"Expect: 100-continue")
+    oversized = head[:-2] + b"Content-Length: " + too_large + b"\r\n\r\n"
+    status, headers, body = await _raw(platform, oversized)  # no body is ever sent
+    assert status == 413, body
+    assert orjson.loads(body)["error"]["code"] == "payload_too_large"
+    assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+    try:
+        announced = head[:-2] + b"Content-Length: " + str(len(login)).encode() + b"\r\n\r\n"
+        writer.write(announced)
+        async with asyncio.timeout(5):
+            interim = await reader.readuntil(b"\r\n\r\n")
+            assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(login)
+            final = await reader.readuntil(b"\r\n\r\n")
+        assert final.startswith(b"HTTP/1.1 401 "), final
+    finally:
+        writer.close()
+
+    odd = _request("POST", "/v1/auth/login", json_type, b"Expect: a-sandwich", body=login)
+    status, headers, body = await _raw(platform, odd)
+    assert status == 401, body
+    assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
+
+
 async def test_a_body_that_never_arrives_is_answered_within_the_budget(
     platform: Platform, settings: Settings
 ) -> None:
