@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from contracts.actions import SELF_ENDING, Action
+from contracts.auth import AUTH_REFRESH
 from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
 from edge.availability import WorkerPresence
@@ -29,6 +30,7 @@ from edge.routes.model import HttpRoute
 from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator, SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
+from idp.security.tokens import TokenError
 from idp.settings import Settings
 from idp.tracing import TraceContext
 
@@ -37,6 +39,8 @@ PRINCIPAL = web.RequestKey("principal", object)
 # The tenant and user a login, sign-up or refresh turned out to be, for the log line.
 SUBJECT = web.RequestKey("subject", tuple)
 TRACE = web.RequestKey("trace", TraceContext)
+# The refresh token came from its cookie: the answer sets cookies whatever X-Auth-Mode says.
+COOKIE_SESSION = web.RequestKey("cookie_session", bool)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
 # How a worker encodes a success (workers/dispatch.py, ``_encode``: orjson, compact).
 _OK_PREFIX = b'{"ok":true,"data":'
@@ -79,7 +83,23 @@ class Gateway:
         if (ip := self._addresses.of(request)) is not None:
             headers[CLIENT_IP_HEADER] = ip
         if action.authenticated:
-            headers["authorization"] = f"Bearer {await self._authenticate(request, action)}"
+            try:
+                token = await self._authenticate(request, action)
+            except TokenError as refused:
+                if action.key not in SESSION_ENDS or "Authorization" in request.headers:
+                    raise
+                # A browser idle past the access cookie's 15 minutes still holds the
+                # refresh cookie (7 days), which no script can delete: its logout must
+                # still end the session, and must clear the cookies whatever happens.
+                renewed = await self._access_from_refresh_cookie(request, headers)
+                if renewed is None:
+                    response = error_response(
+                        ApiError(refused.code, str(refused)), request[REQUEST_ID]
+                    )
+                    self._clear_cookies_sent(request, response)
+                    return response
+                token = renewed
+            headers["authorization"] = f"Bearer {token}"
         elif action.key in SESSION_RESULTS:
             self._check_session_csrf(request)
         try:
@@ -142,6 +162,26 @@ class Gateway:
         assert token is not None
         return token
 
+    async def _access_from_refresh_cookie(
+        self, request: web.Request, headers: dict[str, str]
+    ) -> str | None:
+        """An access token for the session of the refresh cookie, by a refresh (a logout
+        in cookie mode whose access cookie has expired), or None when there is no usable
+        cookie. The rotation is what proves the cookie is the session's current one (a
+        spent one is reuse, and ends the session as SPEC 4.4 says); the new pair is not
+        handed out, since the logout ends its session."""
+        cookie = request.cookies.get(self._cookies.refresh)
+        if not cookie:
+            return None
+        self._check_csrf(request)  # a cookie-authenticated write, like any other
+        body = await self.requester.call_raw(
+            AUTH_REFRESH.key, {"refresh_token": cookie}, headers=headers
+        )
+        reply = decode_reply(body)
+        data = reply.get("data") if reply.get("ok") else None
+        token = data.get("access_token") if isinstance(data, dict) else None
+        return token if isinstance(token, str) else None
+
     def _check_csrf(self, request: web.Request) -> None:
         """Cookie-authenticated writes must come from our origin or an allowed one."""
         if request.method in UNSAFE_METHODS and not self._origins.is_same_site_request(request):
@@ -167,6 +207,9 @@ class Gateway:
             if cookie:
                 self._check_csrf(request)
                 payload["refresh_token"] = cookie
+                # A session held in cookies stays there: ``X-Auth-Mode: bearer`` must not
+                # turn the HttpOnly cookie into tokens a script can read (SPEC 4.1).
+                request[COOKIE_SESSION] = True
         if action.key in REFRESH_FROM_COOKIE and payload.get("refresh_token") in (None, ""):
             # No token in the body nor in the cookie (a client after logout): a missing
             # token is a 401 (SPEC 4), so the client knows to log in again.
@@ -257,7 +300,7 @@ class Gateway:
             return response
         if key in SESSION_RESULTS and isinstance(data, dict):
             request[SUBJECT] = (data["tenant"]["id"], data["user"]["id"])
-            if _bearer_mode(request):
+            if _bearer_mode(request) and not request.get(COOKIE_SESSION, False):
                 response = json_response(data, status=route.status)
             else:
                 body = {k: v for k, v in data.items() if k not in _TOKEN_FIELDS}

@@ -128,6 +128,81 @@ async def test_cookie_session_me_refresh_and_logout_with_csrf(
         await assert_error(r, 401, "unauthenticated")
 
 
+async def _cookie_session(http: aiohttp.ClientSession, slug: str) -> tuple[str, str]:
+    """A cookie-mode login: the access and the refresh cookie's values."""
+    async with await _login(http, slug, "owner@example.com") as response:
+        assert response.status == 200
+        cookies = _cookies(response)
+    return cookies["__Host-idp_access"][0].value, cookies["__Secure-idp_refresh"][0].value
+
+
+async def test_a_logout_with_only_the_refresh_cookie_ends_the_session(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """SPEC 4.3 logout, for a browser idle past the access cookie's 15 minutes: it still
+    holds the refresh cookie (HttpOnly: no script can delete it), and the logout ends the
+    session and clears both cookies instead of a 401 that leaves the session alive."""
+    tenant = await signup(http)
+    slug = tenant["tenant"]["slug"]
+    access, refresh = await _cookie_session(http, slug)
+    other_access, _ = await _cookie_session(http, slug)
+    own = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": platform.url}
+    cross_site = {**own, "Origin": "https://evil.example"}
+    async with http.post("/v1/auth/logout", headers=cross_site) as r:
+        await assert_error(r, 403, "csrf_rejected")
+    async with http.post("/v1/auth/logout", headers=own) as r:
+        assert r.status == 204, await r.text()
+        cleared = _cookies(r)
+    assert cleared["__Host-idp_access"][0]["max-age"] == "0"
+    assert cleared["__Secure-idp_refresh"][0]["max-age"] == "0"
+    async with http.post("/v1/auth/refresh", headers=own) as r:
+        await assert_error(r, 401)
+    async with http.get("/v1/auth/me", headers={"Cookie": f"__Host-idp_access={access}"}) as r:
+        await assert_error(r, 401, "unauthenticated")
+    # Only that session: the other login is untouched.
+    headers = {"Cookie": f"__Host-idp_access={other_access}"}
+    async with http.get("/v1/auth/me", headers=headers) as r:
+        assert r.status == 200
+
+    # logout-all the same way ends every session of the user.
+    _, refresh = await _cookie_session(http, slug)
+    own = {"Cookie": f"__Secure-idp_refresh={refresh}", "Origin": platform.url}
+    async with http.post("/v1/auth/logout-all", headers=own) as r:
+        assert r.status == 204, await r.text()
+    async with http.get("/v1/auth/me", headers=headers) as r:
+        await assert_error(r, 401, "unauthenticated")
+
+    # Nothing usable: still a 401, and the stale cookies are cleared all the same.
+    for cookie in (f"__Secure-idp_refresh={refresh}", "__Host-idp_access=stale"):
+        async with http.post(
+            "/v1/auth/logout", headers={"Cookie": cookie, "Origin": platform.url}
+        ) as r:
+            await assert_error(r, 401)
+            assert any(m["max-age"] == "0" for m, _ in _cookies(r).values()), r.headers
+
+
+async def test_a_cookie_session_is_not_turned_into_bearer_tokens(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """SPEC 4.1: in cookie mode tokens travel only as cookies. A refresh that takes its
+    token from the HttpOnly cookie answers with cookies even under X-Auth-Mode: bearer, so
+    a script cannot read the session's tokens that way."""
+    tenant = await signup(http)
+    _, refresh = await _cookie_session(http, tenant["tenant"]["slug"])
+    headers = {
+        "Cookie": f"__Secure-idp_refresh={refresh}",
+        "Origin": platform.url,
+        "X-Auth-Mode": "bearer",
+    }
+    async with http.post("/v1/auth/refresh", headers=headers) as r:
+        assert r.status == 200
+        body = await r.json()
+        rotated = _cookies(r)
+    assert not {"access_token", "refresh_token", "refresh_expires_in"} & set(body)
+    assert rotated["__Secure-idp_refresh"][0].value not in ("", refresh)
+    assert rotated["__Host-idp_access"][0].value
+
+
 async def test_every_login_failure_is_the_same_401(http: aiohttp.ClientSession) -> None:
     tenant = await signup(http)
     slug = tenant["tenant"]["slug"]
