@@ -12,6 +12,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class OriginPolicy:
     def __init__(self, settings: Settings) -> None:
         self._own = settings.public_origin
+        # With EDGE_PUBLIC_URL set, our scheme is known: a page served over the other
+        # scheme at our host (http:// beside an https:// edge) is not us.
+        self._scheme = urlsplit(self._own).scheme if settings.edge_public_url else None
         self._allowed = frozenset(settings.cors_allowed_origins)
 
     def is_cors_allowed(self, origin: str) -> bool:
@@ -22,8 +25,10 @@ class OriginPolicy:
 
         "Us" is ``EDGE_PUBLIC_URL`` and also the host the request was sent to (its ``Host``
         header), so that http://localhost:3001 and http://127.0.0.1:3001 both work for a
-        local edge. A browser never lets a page forge ``Origin``, so a cross-site page
-        cannot name our host there.
+        local edge; with ``EDGE_PUBLIC_URL`` set, only over its scheme. (Without it the
+        scheme is not compared: behind a TLS-terminating proxy the browser says https
+        while the edge sees http.) A browser never lets a page forge ``Origin``, so a
+        cross-site page cannot name our host there.
         """
         origin = request.headers.get("Origin")
         if origin is None or origin == "null":
@@ -40,6 +45,7 @@ class OriginPolicy:
         parts = urlsplit(origin)
         return (
             parts.scheme in ("http", "https")
+            and (self._scheme is None or parts.scheme == self._scheme)
             and bool(parts.netloc)
             and (parts.netloc == request.host)
         )
