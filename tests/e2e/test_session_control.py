@@ -257,3 +257,17 @@ async def test_a_revoked_token_gets_no_stored_reply_of_another_session(
         "/v1/files", json=body, headers={**bearer(owner["access_token"]), "Idempotency-Key": key}
     ) as r:
         await assert_error(r, 401, "unauthenticated")
+
+
+async def test_without_users_write_another_user_is_403_whether_or_not_it_exists(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """A 404 for an unknown id and a 403 for a known one would tell a member which ids are
+    users of the tenant: like every route a permission guards, 403 before any lookup."""
+    owner = await signup(http)
+    slug, tenant_id = owner["tenant"]["slug"], owner["tenant"]["id"]
+    await add_member(settings, tenant_id, "member@example.com")
+    as_member = bearer((await login(http, slug, "member@example.com"))["access_token"])
+    for user_id in (owner["user"]["id"], str(uuid.uuid4())):
+        async with http.patch(f"/v1/users/{user_id}", json={"name": "x"}, headers=as_member) as r:
+            await assert_error(r, 403, "forbidden")

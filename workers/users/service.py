@@ -136,6 +136,10 @@ class UsersService:
         """Rename, disable or re-enable a user; disabling ends all their sessions."""
         caller = call.caller
         target_id = parse_id(request.id, "user")
+        if target_id != caller.sub and "users:write" not in caller.perms:
+            # Before the lookup, as on every route a permission guards: a 404 here would
+            # tell a caller without the permission which ids exist.
+            raise Forbidden("permission denied")
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
             held, target = await self._lock_with_actor(uow, caller, target_id)
