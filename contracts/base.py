@@ -90,6 +90,9 @@ _FLOAT_BOUND = float(2**63)
 # nested ~1,000 levels (orjson parses up to 1,024) would exhaust the interpreter's
 # recursion limit somewhere downstream: a 500 instead of a 400 (SPEC 7).
 MAX_NESTING = 32
+# Passwords are only ever hashed, never stored as text: SPEC 4.5's "any Unicode, verified
+# exactly as given" includes U+0000, which every other text field refuses.
+HASHED_ONLY = frozenset({"password", "current_password", "new_password"})
 
 
 def _reject_unstorable(value: Any) -> None:
@@ -99,7 +102,7 @@ def _reject_unstorable(value: Any) -> None:
     while pending:
         item, depth, path = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if "\x00" in item and path.rpartition(".")[2] not in HASHED_ONLY:
                 _refuse(path, "text must not contain NUL characters")
         elif isinstance(item, bool):
             continue
@@ -136,8 +139,9 @@ def _refuse(path: str, reason: str) -> NoReturn:
 class Request(BaseModel):
     """A request body: unknown fields are refused so typos do not pass silently.
 
-    NUL characters are refused everywhere (PostgreSQL text cannot hold them, and no
-    legitimate name, email or password needs one), and so are integers beyond 64 bits
+    NUL characters are refused everywhere but in passwords (PostgreSQL text cannot hold
+    them, and no legitimate name or email needs one; a password is only hashed), and so
+    are integers beyond 64 bits
     (events carrying them could not be encoded for other systems) and values nested
     deeper than ``MAX_NESTING``.
     """

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from idp.settings import Settings
-from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
+from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup, unique_slug
 from tests.e2e.test_session_control import login
 from tests.support.events import event_tap
 
@@ -246,3 +246,24 @@ async def test_a_confirm_sent_again_with_its_key_gets_its_204_again(
             assert r.status == 204, await r.text()
     async with http.post("/v1/auth/verify-email/confirm", json=body) as r:
         await assert_error(r, 400, "invalid_request")
+
+
+async def test_a_password_is_any_unicode_nul_included_verified_exactly(
+    http: aiohttp.ClientSession,
+) -> None:
+    """SPEC 4.5: 8 to 128 characters, any Unicode, verified exactly as given. U+0000,
+    which every stored text field refuses, is a character of a password like any other
+    (it is only hashed), and the text before it is not the password."""
+    password = "nul\x00inside-\U0001f511-Zq9"
+    slug = unique_slug()
+    body = {
+        "slug": slug,
+        "name": "Acme",
+        "owner": {"email": "owner@example.com", "password": password, "name": "Owner"},
+    }
+    async with http.post("/v1/tenants", json=body, headers={"X-Auth-Mode": "bearer"}) as r:
+        assert r.status == 201, await r.text()
+    for given, status in ((password, 200), ("nul", 401), (password.replace("\x00", ""), 401)):
+        login_body = {"tenant": slug, "email": "owner@example.com", "password": given}
+        async with http.post("/v1/auth/login", json=login_body) as r:
+            assert r.status == status, (given, await r.text())

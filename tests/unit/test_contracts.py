@@ -9,6 +9,7 @@ from contracts.catalog import ACTIONS, FAMILIES
 from contracts.envelope import error_reply
 from contracts.errors import STATUS, ErrorCode
 from contracts.files import ListFilesRequest
+from contracts.sessions import PasswordChange
 from contracts.users import ListAuditRequest, ListUsersRequest
 
 OWNER = {"email": "a@example.com", "password": "long enough", "name": "A"}
@@ -60,13 +61,27 @@ def test_error_replies_carry_the_status_of_their_code() -> None:
         assert 400 <= reply.error.status <= 599
 
 
-def test_nul_characters_are_refused_anywhere_in_a_request() -> None:
+def test_nul_characters_are_refused_anywhere_in_a_request_but_a_password() -> None:
     with pytest.raises(ValidationError, match="NUL"):
         SignupRequest.model_validate({"slug": "acme", "name": "Ac\x00me", "owner": OWNER})
     with pytest.raises(ValidationError, match="NUL"):
-        LoginRequest.model_validate(
-            {"tenant": "acme", "email": "a@example.com", "password": "p\x00"}
+        SignupRequest.model_validate(
+            {"slug": "acme", "name": "Acme", "owner": {**OWNER, "name": "A\x00"}}
         )
+    with pytest.raises(ValidationError, match="NUL"):
+        LoginRequest.model_validate(
+            {"tenant": "acme", "email": "a@exam\x00ple.com", "password": "p"}
+        )
+    # SPEC 4.5: any Unicode, verified exactly as given; a password is only ever hashed.
+    login = {"tenant": "acme", "email": "a@example.com", "password": "p\x00ss"}
+    assert LoginRequest.model_validate(login).password == "p\x00ss"
+    owner = {**OWNER, "password": "long\x00enough"}
+    signup = SignupRequest.model_validate({"slug": "acme", "name": "Acme", "owner": owner})
+    assert signup.owner.password == "long\x00enough"
+    change = PasswordChange.model_validate(
+        {"current_password": "a\x00", "new_password": "new\x00password"}
+    )
+    assert change.new_password == "new\x00password"
 
 
 def test_integers_beyond_64_bits_are_refused() -> None:
