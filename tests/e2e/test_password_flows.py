@@ -4,7 +4,6 @@ import asyncio
 import statistics
 import time
 import uuid
-from typing import Any
 
 import aiohttp
 
@@ -152,8 +151,10 @@ async def test_unknown_email_login_takes_about_as_long_as_a_wrong_password(
     http: aiohttp.ClientSession,
 ) -> None:
     """Median of 20 each, interleaved; within 20%. Known accounts stay under the
-    failure limit (4 wrong attempts on each of 5), so the limiter plays no part."""
-    tenants: list[dict[str, Any]] = list(await asyncio.gather(*(signup(http) for _ in range(5))))
+    failure limit (4 wrong attempts on each of 5), so the limiter plays no part. A
+    skipped hash makes the unknown email ~40% faster with the suite's Argon2 parameters;
+    a machine busy with something else can skew one round, so a failed round is measured
+    once more on fresh tenants, and the second must pass."""
 
     async def timed(slug: str, email: str) -> float:
         started = time.perf_counter()
@@ -161,13 +162,21 @@ async def test_unknown_email_login_takes_about_as_long_as_a_wrong_password(
         assert status == 401
         return time.perf_counter() - started
 
-    known, unknown = [], []
-    for round_ in range(4):
-        for tenant in tenants:
-            slug = tenant["tenant"]["slug"]
-            known.append(await timed(slug, "owner@example.com"))
-            unknown.append(await timed(slug, f"ghost-{round_}-{uuid.uuid4().hex[:6]}@example.com"))
-    median_known, median_unknown = statistics.median(known), statistics.median(unknown)
+    async def medians() -> tuple[float, float]:
+        tenants = list(await asyncio.gather(*(signup(http) for _ in range(5))))
+        known, unknown = [], []
+        for round_ in range(4):
+            for tenant in tenants:
+                slug = tenant["tenant"]["slug"]
+                known.append(await timed(slug, "owner@example.com"))
+                ghost = f"ghost-{round_}-{uuid.uuid4().hex[:6]}@example.com"
+                unknown.append(await timed(slug, ghost))
+        return statistics.median(known), statistics.median(unknown)
+
+    for _ in range(2):
+        median_known, median_unknown = await medians()
+        if abs(median_unknown - median_known) <= 0.2 * median_known:
+            break
     assert abs(median_unknown - median_known) <= 0.2 * median_known, (median_known, median_unknown)
 
 
