@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Final, Literal
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from contracts.actions import action
 from contracts.base import Request, View
@@ -23,8 +23,32 @@ VERIFIABLE_CONTENT_TYPES: Final[tuple[str, ...]] = (
 
 FileStatus = Literal["pending", "ready", "rejected"]
 # Any printable name: it is metadata only, never part of an object key or a path.
+# C1 controls (U+009B is a terminal's CSI) and the bidirectional controls that make
+# "x\u202etxt.exe" display as "xexe.txt": a name shown to other users must read as it is.
+_MISLEADING = frozenset(
+    [chr(c) for c in range(0x80, 0xA0)]
+    + [
+        "\u061c",
+        "\u200e",
+        "\u200f",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+    ]
+)
+
+
+def _plain_filename(value: str) -> str:
+    if not _MISLEADING.isdisjoint(value):
+        raise ValueError("a filename must not contain control or bidirectional characters")
+    if not value.strip(" ."):
+        raise ValueError("a filename must name something: not only spaces and dots")
+    return value
+
+
 Filename = Annotated[
-    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(_plain_filename),
 ]
 
 

@@ -49,8 +49,10 @@ async def test_upload_complete_download_and_delete(
     assert upload["headers"] == {"Content-Type": "image/png", "Content-Length": str(len(PNG))}
     assert 0 < upload["expires_in"] <= 3600
     key = f"tenants/{tenant_id}/files/{file['id']}"
+    staged = f"uploads/{tenant_id}/{file['id']}"
     url = urlsplit(upload["url"])
-    assert url.path == f"/{settings.s3_bucket}/{key}"
+    # The URL writes a staging key; only a checked upload reaches the file's own key.
+    assert url.path == f"/{settings.s3_bucket}/{staged}"
     # The signature covers the declared type and length: S3 refuses any other.
     assert "content-length%3Bcontent-type%3Bhost" in url.query
 
@@ -66,6 +68,11 @@ async def test_upload_complete_download_and_delete(
         ready = await response.json()
     assert ready["status"] == "ready"
     assert ready["uploaded_at"] is not None
+    assert await _object_exists(settings, s3_endpoint_url, key)
+    assert not await _object_exists(settings, s3_endpoint_url, staged)
+    # The upload URL is still valid, with the same signed type and length: bytes PUT now
+    # (same size, other content) never reach the checked file.
+    await put_bytes(upload, b"<html><script>alert(1)</script>".ljust(len(PNG), b" "))
     async with await complete(http, token, file["id"]) as response:
         assert response.status == 200  # completing again is harmless
         assert (await response.json())["status"] == "ready"
@@ -114,8 +121,11 @@ async def test_content_that_is_not_the_declared_type_is_rejected_and_deleted(
     async with await complete(http, token, created["file"]["id"]) as response:
         error = await assert_error(response, 400, "invalid_request")
     assert "not image/png" in error["message"]
-    key = f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}"
-    assert not await _object_exists(settings, s3_endpoint_url, key)
+    for key in (
+        f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}",
+        f"uploads/{owner['tenant']['id']}/{created['file']['id']}",
+    ):
+        assert not await _object_exists(settings, s3_endpoint_url, key)
     # "400 and deletes it" (SPEC 4.3): the file is gone for every route.
     file_id = created["file"]["id"]
     async with http.get(f"/v1/files/{file_id}", headers=bearer(token)) as response:
@@ -160,8 +170,11 @@ async def test_a_size_other_than_declared_is_rejected_and_deleted(
     async with await complete(http, token, created["file"]["id"]) as response:
         error = await assert_error(response, 400, "invalid_request")
     assert "declared" in error["message"]
-    key = f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}"
-    assert not await _object_exists(settings, s3_endpoint_url, key)
+    for key in (
+        f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}",
+        f"uploads/{owner['tenant']['id']}/{created['file']['id']}",
+    ):
+        assert not await _object_exists(settings, s3_endpoint_url, key)
 
 
 async def test_completing_before_uploading_is_a_400_and_deletes_the_file(
@@ -338,3 +351,39 @@ async def test_the_list_pages_newest_first(http: aiohttp.ClientSession) -> None:
     for bad in ({"cursor": "garbage!"}, {"limit": "0"}, {"limit": "201"}, {"limit": "x"}):
         async with http.get("/v1/files", params=bad, headers=bearer(token)) as response:
             await assert_error(response, 400, "invalid_request")
+
+
+async def test_only_the_uploader_completes_an_upload(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """A failed check deletes the file: a member (files:write, no files:delete) must not
+    be able to set that off on another user's upload in progress."""
+    owner = await signup(http)
+    slug, tenant_id, token = owner["tenant"]["slug"], owner["tenant"]["id"], owner["access_token"]
+    await add_member(settings, tenant_id, "member@example.com")
+    body = {"tenant": slug, "email": "member@example.com", "password": PASSWORD}
+    async with http.post("/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer"}) as r:
+        member = (await r.json())["access_token"]
+    created = await declared(http, token)
+    file_id = created["file"]["id"]
+    async with await complete(http, member, file_id) as response:
+        await assert_error(response, 403, "forbidden")
+    await put_bytes(created["upload"], PNG)
+    async with await complete(http, token, file_id) as response:
+        assert response.status == 200, await response.text()
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["x\u202etxt.exe", "csi\u009b31m.txt", "nel\u0085.txt", " ", ".", "..", " ... "],
+)
+async def test_filenames_that_would_mislead_are_refused(
+    http: aiohttp.ClientSession, filename: str
+) -> None:
+    """A name other users see must read as it is: no C1 or bidirectional controls (the
+    right-to-left override shows "x\u202etxt.exe" as "xexe.txt"), and not only dots or
+    spaces."""
+    owner = await signup(http)
+    async with await declare(http, owner["access_token"], filename=filename) as response:
+        error = await assert_error(response, 400, "invalid_request")
+    assert [d["field"] for d in error["details"]] == ["filename"]

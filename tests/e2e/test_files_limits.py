@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from idp.settings import Settings
 from tests.e2e.conftest import assert_error, bearer, signup
-from tests.e2e.files_support import PNG, declare, declared, put_bytes, uploaded
+from tests.e2e.files_support import PNG, complete, declare, declared, put_bytes, uploaded
 from tests.support.env import ensure_vhost, sibling_vhost
 from tests.support.platform import Platform
 
@@ -95,6 +95,17 @@ async def test_expired_pending_uploads_are_swept_object_and_row(
         pending = await declared(http, token)
         await put_bytes(pending["upload"], PNG)  # uploaded, never completed
         ready = await uploaded(http, token)
+        # A late PUT to a completed file's URL leaves a staged object, older than the TTL
+        # soon: the sweeper removes it too.
+        late = await declared(http, token)
+        await put_bytes(late["upload"], PNG)
+        async with await complete(http, token, late["file"]["id"]) as response:
+            assert response.status == 200
+        await put_bytes(late["upload"], PNG)
+        gone = [
+            f"uploads/{tenant_id}/{pending['file']['id']}",
+            f"uploads/{tenant_id}/{late['file']['id']}",
+        ]
         key = f"tenants/{tenant_id}/files/{pending['file']['id']}"
         deadline = time.monotonic() + TTL + 15
         status = 200
@@ -118,8 +129,21 @@ async def test_expired_pending_uploads_are_swept_object_and_row(
         aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
     )
     async with session as s3:
-        with pytest.raises(ClientError):
-            await s3.head_object(Bucket=settings.s3_bucket, Key=key)
+
+        async def exists(object_key: str) -> bool:
+            try:
+                await s3.head_object(Bucket=settings.s3_bucket, Key=object_key)
+            except ClientError:
+                return False
+            return True
+
+        deadline = time.monotonic() + TTL + 15  # the late PUT came after the pending one
+        while await exists(gone[1]) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        for stale in (key, *gone):
+            assert not await exists(stale), stale
+        kept = f"tenants/{tenant_id}/files/{late['file']['id']}"
+        await s3.head_object(Bucket=settings.s3_bucket, Key=kept)
 
 
 async def test_without_s3_the_worker_serves_the_rest_and_files_answer_503(

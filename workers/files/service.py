@@ -1,10 +1,13 @@
 """Files: declare, upload (presigned PUT), verify, download (presigned GET), delete.
 
 The bytes never cross the broker or the edge: clients PUT and GET them on S3 with URLs
-the worker signs. A file is ``pending`` until ``complete`` has checked the stored
-object's size, type and leading bytes; then it is ``ready``. A failed check deletes the
-object and marks the row ``rejected``; the sweeper removes unfinished rows (and any
-object a late PUT left) after ``PENDING_UPLOAD_TTL``.
+the worker signs. A file is ``pending`` until ``complete`` has checked the uploaded
+object's size, type and leading bytes; then it is ``ready``. The upload URL writes a
+staging key (``uploads/...``), and a checked upload is copied to the file's own key,
+which no URL can write: the upload URL, valid for its whole lifetime, cannot change a
+file after its check, nor leave an object behind a deleted one for longer than the
+sweep. A failed check deletes the upload and marks the row ``rejected``; the sweeper
+removes unfinished rows, and staged objects older than ``PENDING_UPLOAD_TTL``.
 """
 
 import logging
@@ -25,10 +28,25 @@ from contracts.files import (
 )
 from idp.settings import Settings
 from workers.context import Call
-from workers.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, Unavailable
+from workers.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+)
 from workers.files import repository as files
 from workers.files.signatures import SNIFF_BYTES, matches
-from workers.files.storage import NOT_CONFIGURED, FileStorage, object_key
+from workers.files.storage import (
+    NOT_CONFIGURED,
+    UPLOADS_PREFIX,
+    FileStorage,
+    ObjectChanged,
+    StoredObject,
+    object_key,
+    upload_key,
+)
 from workers.journal import audit, emit
 from workers.pagination import decode_cursor, encode_cursor
 from workers.uow import Database
@@ -83,7 +101,9 @@ class FileService:
         key = object_key(tenant_id, file_id)
         expires_in = min(settings.file_upload_url_ttl, settings.pending_upload_ttl)
         # Signed first: if S3 is down nothing is recorded.
-        url = await self._storage.presign_put(key, request.content_type, request.size, expires_in)
+        url = await self._storage.presign_put(
+            upload_key(tenant_id, file_id), request.content_type, request.size, expires_in
+        )
         async with self._db.transaction(tenant_id) as uow:
             await files.lock_quota(uow, tenant_id)
             used = await files.usage(uow)
@@ -120,19 +140,25 @@ class FileService:
             record = await files.file_by_id(uow, file_id)
         if record is None:
             raise NotFound("file not found")
+        if record.view.created_by != call.caller.sub:
+            # A failed check deletes the file: only its uploader may set that off, not
+            # any holder of files:write (deleting needs files:delete).
+            raise Forbidden("only the user who declared an upload completes it")
         if record.view.status == "ready":
             return record.view  # completing twice is harmless
-        stored = await self._storage.head(record.object_key)
+        staged = upload_key(tenant_id, file_id)
+        stored = await self._storage.head(staged)
         if stored is None:
             # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
             problem: str | None = "nothing was uploaded for this file"
         else:
-            problem = await self._problem(record, stored.size, stored.content_type)
+            problem = await self._checked_copy(record, staged, stored)
         now = self._clock()
         if problem is not None:
             async with self._db.transaction(tenant_id) as uow:
                 rejected = await files.mark_rejected(uow, file_id, now)
                 if rejected is not None:
+                    await self._storage.delete(staged)
                     await self._storage.delete(record.object_key)
                     audit(
                         uow,
@@ -166,19 +192,26 @@ class FileService:
                 data={"filename": ready.view.filename, "size": ready.view.size},
             )
             emit(uow, tenant_id=tenant_id, event_type="file.uploaded", data={"file": view})
+        await self._storage.delete(staged)  # left behind on a failure here: swept later
         return ready.view
 
-    async def _problem(
-        self, record: files.FileRecord, size: int, content_type: str | None
+    async def _checked_copy(
+        self, record: files.FileRecord, staged: str, stored: StoredObject
     ) -> str | None:
+        """Check the staged upload and copy that very version to the file's key; what is
+        wrong with it, or None once it is copied."""
         declared = record.view
-        if size != declared.size:
-            return f"{size} bytes were uploaded but {declared.size} were declared"
-        if content_type is not None and content_type.lower() != declared.content_type:
-            return f"stored as {content_type}, declared as {declared.content_type}"
-        head = await self._storage.read_start(record.object_key, SNIFF_BYTES)
-        if not matches(declared.content_type, head, whole=size <= SNIFF_BYTES):
-            return f"the content is not {declared.content_type}"
+        if stored.size != declared.size:
+            return f"{stored.size} bytes were uploaded but {declared.size} were declared"
+        if stored.content_type is not None and stored.content_type.lower() != declared.content_type:
+            return f"stored as {stored.content_type}, declared as {declared.content_type}"
+        try:
+            head = await self._storage.read_start(staged, SNIFF_BYTES, stored.etag)
+            if not matches(declared.content_type, head, whole=stored.size <= SNIFF_BYTES):
+                return f"the content is not {declared.content_type}"
+            await self._storage.copy(staged, record.object_key, stored.etag)
+        except ObjectChanged:
+            return "the upload changed while it was being checked"
         return None
 
     async def get(self, file_id_text: str, call: Call) -> FileDetail:
@@ -219,6 +252,7 @@ class FileService:
                 raise NotFound("file not found")
             # Inside the transaction: if S3 fails, the row is kept and a retry is safe.
             await self._storage.delete(record.object_key)
+            await self._storage.delete(upload_key(tenant_id, file_id))
             audit(
                 uow,
                 call,
@@ -246,8 +280,16 @@ class FileService:
             async with self._db.transaction(tenant_id) as uow:
                 record = await files.delete_file(uow, file_id, unfinished_before=cutoff)
                 if record is not None:
+                    await self._storage.delete(upload_key(tenant_id, file_id))
                     await self._storage.delete(record.object_key)
                     removed += 1
         if removed:
             log.info("expired uploads removed", extra={"count": removed})
+        # A staged upload is needed until its file is completed, which is within the TTL
+        # or never: older ones are what late PUTs left (to a rejected, deleted or
+        # completed file's URL).
+        if self._storage.configured:
+            stale = await self._storage.delete_stale(UPLOADS_PREFIX, cutoff)
+            if stale:
+                log.info("stale staged uploads removed", extra={"count": stale})
         return removed

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -30,15 +31,31 @@ UNREACHABLE = "file storage is unavailable; retry later"
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
 
+_CHANGED = {"412", "PreconditionFailed"}
+# Where clients PUT (the presigned URL's key); a checked upload is copied to its file's
+# key, which no URL lets anyone write, and the staged object is removed.
+UPLOADS_PREFIX = "uploads/"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     size: int
     content_type: str | None
+    etag: str | None = None
+
+
+class ObjectChanged(Exception):
+    """The object is no longer the version that was checked (a PUT landed in between)."""
 
 
 def object_key(tenant_id: object, file_id: object) -> str:
     """Keys are made from ids only; a user's filename never reaches a key."""
     return f"tenants/{tenant_id}/files/{file_id}"
+
+
+def upload_key(tenant_id: object, file_id: object) -> str:
+    """Where the upload URL lets a client PUT the file's bytes until it is completed."""
+    return f"{UPLOADS_PREFIX}{tenant_id}/{file_id}"
 
 
 def content_disposition(filename: str) -> str:
@@ -57,6 +74,11 @@ def content_disposition(filename: str) -> str:
 def _is_missing(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
     return str(error.get("Code")) in _MISSING
+
+
+def _is_changed(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code")) in _CHANGED
 
 
 class FileStorage:
@@ -182,24 +204,74 @@ class FileStorage:
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
             raise Unavailable(UNREACHABLE) from exc
-        return StoredObject(size=int(found["ContentLength"]), content_type=found.get("ContentType"))
+        return StoredObject(
+            size=int(found["ContentLength"]),
+            content_type=found.get("ContentType"),
+            etag=found.get("ETag"),
+        )
 
-    async def read_start(self, key: str, length: int) -> bytes:
-        """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET."""
+    async def read_start(self, key: str, length: int, etag: str | None = None) -> bytes:
+        """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET;
+        with ``etag``, of that version only (``ObjectChanged`` otherwise)."""
         client = await self._ready_client()
+        conditions = {"IfMatch": etag} if etag else {}
         try:
             found = await client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}", **conditions
             )
             async with found["Body"] as body:
                 data: bytes = await body.read()
         except ClientError as exc:
             if _is_missing(exc):
                 return b""
+            if _is_changed(exc):
+                raise ObjectChanged(key) from exc
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
             raise Unavailable(UNREACHABLE) from exc
         return data[:length]
+
+    async def copy(self, source: str, target: str, etag: str | None) -> None:
+        """Copy an object within the bucket (server side, type included), only while it is
+        still the version ``etag`` names (``ObjectChanged`` otherwise)."""
+        client = await self._ready_client()
+        conditions = {"CopySourceIfMatch": etag} if etag else {}
+        try:
+            await client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                **conditions,
+            )
+        except ClientError as exc:
+            if _is_changed(exc) or _is_missing(exc):
+                raise ObjectChanged(source) from exc
+            raise Unavailable(UNREACHABLE) from exc
+        except BotoCoreError as exc:
+            raise Unavailable(UNREACHABLE) from exc
+
+    async def delete_stale(self, prefix: str, before: datetime) -> int:
+        """Remove every object under ``prefix`` last written before ``before``."""
+        client = await self._ready_client()
+        removed = 0
+        try:
+            pages = client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            async for page in pages:
+                stale = [
+                    {"Key": item["Key"]}
+                    for item in page.get("Contents", [])
+                    if item["LastModified"] < before
+                ]
+                if stale:
+                    await client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": stale, "Quiet": True}
+                    )
+                    removed += len(stale)
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable(UNREACHABLE) from exc
+        return removed
 
     async def delete(self, key: str) -> None:
         """Remove an object; removing a missing one is not an error."""
