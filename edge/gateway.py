@@ -251,6 +251,12 @@ class Gateway:
                 # A body that is not what its headers say (a Content-Encoding that does not
                 # decode, a chunk that does not parse).
                 raise ApiError(ErrorCode.INVALID_REQUEST, "the request body is malformed") from None
+            except ConnectionResetError:
+                # The client went away mid-body: its fault, logged and counted as a 400 (it
+                # gets no answer), not an unhandled error and a 500 any client could cause.
+                raise ApiError(
+                    ErrorCode.INVALID_REQUEST, "the connection closed before the body arrived"
+                ) from None
             if raw.strip():
                 try:
                     decoded = orjson.loads(raw)

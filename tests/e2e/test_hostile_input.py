@@ -381,6 +381,45 @@ async def test_a_body_that_never_arrives_is_answered_within_the_budget(
     assert time.monotonic() - started < settings.request_timeout_seconds + 3
 
 
+def _login_counts(metrics: str) -> dict[str, float]:
+    """The edge's request counts of ``POST /v1/auth/login`` by status."""
+    counts: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("idp_http_requests_total{") and 'route="/v1/auth/login"' in line:
+            status = line.split('status="', 1)[1].split('"', 1)[0]
+            counts[status] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+async def test_a_client_gone_mid_body_is_a_400_not_a_500(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """SPEC 7 and 8: a client that closes its connection half-way through the body is
+    its own fault: counted as a 400, not an unhandled error any client could cause."""
+    async with http.get("/metrics") as response:
+        before = _login_counts(await response.text())
+    raw = (
+        _request(
+            "POST", "/v1/auth/login", b"Content-Type: application/json", b"Content-Length: 100"
+        )
+        + b'{"tenant"'
+    )
+    _, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+    writer.write(raw)
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await writer.wait_closed()
+    deadline = time.monotonic() + 5
+    after = before
+    while after.get("400", 0) == before.get("400", 0) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        async with http.get("/metrics") as response:
+            after = _login_counts(await response.text())
+    assert after.get("400", 0) == before.get("400", 0) + 1, (before, after)
+    assert after.get("500", 0) == before.get("500", 0), (before, after)
+
+
 async def _trickle(platform: Platform, first: bytes, budget: float) -> tuple[bytes, float]:
     """Send ``first``, then a header line a second until the edge answers or closes (at
     most twice the budget); what it sent back, and when."""
