@@ -31,7 +31,7 @@ from idp.security import client_headers
 from idp.security.authn import SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 from idp.security.revocation import RevocationUnavailable
-from idp.security.tokens import TokenError
+from idp.security.tokens import AccessClaims, TokenError
 from idp.settings import Settings
 from idp.tracing import TraceContext
 from workers import idempotency
@@ -189,7 +189,7 @@ async def _run(
                 user_id=exc.claims.sub,
                 message_id=call.message_id,
                 routing_key=key,
-                digest=idempotency.request_hash(key, raw),
+                digest=_request_digest(key, raw, exc.claims),
             )
             if replay is not None:
                 return _replayed(replay), replace(call, principal=exc.claims)
@@ -241,7 +241,7 @@ async def _apply_once(
             user_id=caller.sub,
             message_id=message_id,
             routing_key=key,
-            digest=idempotency.request_hash(key, raw),
+            digest=_request_digest(key, raw, caller),
         )
         if replay is not None:
             return _replayed(replay)
@@ -261,6 +261,15 @@ async def _apply_once(
     if kept is not None:
         raise kept
     return reply
+
+
+def _request_digest(key: str, raw: Any, claims: AccessClaims) -> bytes:
+    """What a message id stands for. A logout's body says nothing of what it ends (its
+    session): the same id from another session of the user is another request (409),
+    not the replay of a logout that leaves this session alive."""
+    if key in SELF_ENDING:
+        return idempotency.request_hash(key, {"body": raw, "session": str(claims.sid)})
+    return idempotency.request_hash(key, raw)
 
 
 def _replayed(replay: idempotency.Replay) -> ReplyOk | ReplyError:

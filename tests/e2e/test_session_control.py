@@ -223,6 +223,32 @@ async def test_a_logout_retried_with_its_key_gets_its_answer_again(
     assert replies[0] == replies[1] == {"ok": True, "data": None}
 
 
+@pytest.mark.parametrize("path", ["/v1/auth/logout", "/v1/auth/logout-all"])
+async def test_a_logout_key_from_another_session_is_not_its_replay(
+    http: aiohttp.ClientSession, path: str
+) -> None:
+    """A logout's body names nothing; what it ends is its token's session. The same key
+    from another session of the user is another request (409), never a stored 204 that
+    leaves that session alive."""
+    owner = await signup(http)
+    second = await login(http, owner["tenant"]["slug"], "owner@example.com")
+    key = str(uuid.uuid4())
+    async with http.post(
+        path, headers={**bearer(owner["access_token"]), "Idempotency-Key": key}
+    ) as r:
+        assert r.status == 204
+    if path.endswith("logout-all"):
+        second = await login(http, owner["tenant"]["slug"], "owner@example.com")
+    async with http.post(
+        path, headers={**bearer(second["access_token"]), "Idempotency-Key": key}
+    ) as r:
+        await assert_error(r, 409, "conflict")
+    async with http.get("/v1/auth/me", headers=bearer(second["access_token"])) as r:
+        assert r.status == 200  # alive, and told so: a logout with a fresh key ends it
+    async with http.post(path, headers=bearer(second["access_token"])) as r:
+        assert r.status == 204
+
+
 async def test_logouts_sent_at_once_with_one_key_all_get_the_answer(
     http: aiohttp.ClientSession,
 ) -> None:
