@@ -4,6 +4,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from typing import Any
 
 import aiohttp
 
@@ -276,3 +277,32 @@ async def test_a_password_is_any_unicode_nul_included_verified_exactly(
         login_body = {"tenant": slug, "email": "owner@example.com", "password": given}
         async with http.post("/v1/auth/login", json=login_body) as r:
             assert r.status == status, (given, await r.text())
+
+
+async def test_two_password_changes_at_once_keep_one_and_tell_the_other(
+    http: aiohttp.ClientSession,
+) -> None:
+    """SPEC 4.3: a change ends every *other* session. Two at once, from two sessions of
+    one user, behave as one after the other: one 204 whose password is kept and whose
+    session lives, and one 401 (its session ended by the first, its password no longer
+    the current one), never two 204s for one kept password and no live session."""
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    sessions = [owner, await login(http, slug, "owner@example.com")]
+    passwords = [f"first-new-{uuid.uuid4().hex[:8]}", f"second-new-{uuid.uuid4().hex[:8]}"]
+
+    async def change(session: dict[str, Any], new: str) -> int:
+        body = {"current_password": PASSWORD, "new_password": new}
+        async with http.post(
+            "/v1/auth/password", json=body, headers=bearer(session["access_token"])
+        ) as r:
+            return r.status
+
+    statuses = await asyncio.gather(*map(change, sessions, passwords))
+    assert sorted(statuses) == [204, 401], statuses
+    kept = statuses.index(204)
+    async with http.get("/v1/auth/me", headers=bearer(sessions[kept]["access_token"])) as r:
+        assert r.status == 200
+    for index, password in enumerate(passwords):
+        status = await attempt(http, slug, "owner@example.com", password)
+        assert status == (200 if index == kept else 401), (index, status)

@@ -79,6 +79,14 @@ class PasswordFlows:
         password_hash = await self._hasher.hash(request.new_password)
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
+            # The password verified above must still be the account's: two changes from
+            # two sessions at once would both pass the check, both end the other's
+            # session, and tell one caller 204 for a password that is not kept. Under
+            # the row's lock, the later one finds the hash changed and its session ended
+            # by the first, as it would one after the other.
+            current = (await users.lock_users(uow, [user.view.id])).get(user.view.id)
+            if current is None or current.password_hash != user.password_hash:
+                raise Unauthenticated("session has ended")
             await credentials.set_password(uow, user.view.id, password_hash=password_hash, now=now)
             await self._ender.end_all_of_user(
                 uow,
