@@ -40,9 +40,12 @@ from workers.encoded import Encoded
 from workers.errors import DomainError
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
-from workers.uow import database_unavailable
+from workers.uow import COMMIT_DEADLINE, database_unavailable
 
 log = logging.getLogger("idp.worker")
+# A commit this close to its caller's deadline is refused (504): the commit and the
+# reply's way back must fit before the edge answers 504 itself.
+COMMIT_MARGIN_SECONDS = 0.25
 # asyncpg's InternalClientError as SQLAlchemy wraps it: the driver lost its protocol
 # state, as when the server ends a session mid-transaction (a restart). Not the caller's
 # fault and gone once the connection is replaced, so a 503, never a 500 (workers/uow.py).
@@ -86,8 +89,8 @@ def _body(message: AbstractIncomingMessage) -> Any:
     return orjson.loads(message.body) if message.body else {}
 
 
-def _past_deadline(message: AbstractIncomingMessage) -> bool:
-    """Whether the caller's budget ran out before this worker got to the message.
+def _deadline(message: AbstractIncomingMessage) -> float | None:
+    """When the caller's budget ends (epoch seconds), if the message says.
 
     A message's ``expiration`` is enforced only while it waits in the queue: once
     delivered into a worker's prefetch it would be applied however long it waited there,
@@ -95,14 +98,13 @@ def _past_deadline(message: AbstractIncomingMessage) -> bool:
     epoch) says when; a publisher that sets only ``expiration`` and ``timestamp`` (whole
     seconds) gets the same check a second coarser.
     """
-    now = time.time()
     deadline = (message.headers or {}).get(DEADLINE_HEADER)
     if isinstance(deadline, int | float) and not isinstance(deadline, bool):
-        return now * 1000 > deadline
+        return deadline / 1000
     expiration = message.expiration  # seconds, as aio-pika decodes it
     if message.timestamp is not None and isinstance(expiration, int | float):
-        return now > message.timestamp.timestamp() + expiration + 1
-    return False
+        return message.timestamp.timestamp() + expiration + 1
+    return None
 
 
 def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> bool:
@@ -312,12 +314,19 @@ async def dispatch(
                 ErrorCode.INVALID_REQUEST,
                 f"a message property is not valid AMQP ({problem}); nothing was applied",
             )
-        elif _past_deadline(message):
+        elif (deadline := _deadline(message)) is not None and time.time() > deadline:
             reply = error_reply(
                 ErrorCode.TIMEOUT, "the request's deadline passed before a worker took it"
             )
         else:
-            reply, call = await _run(router, runtime, message, call)
+            # Checked again just before each commit: a message can wait past its deadline
+            # inside the worker too (for a hashing thread, a pool connection). The margin
+            # covers the commit and the reply's way back to the caller.
+            commit_by = COMMIT_DEADLINE.set(deadline - COMMIT_MARGIN_SECONDS if deadline else None)
+            try:
+                reply, call = await _run(router, runtime, message, call)
+            finally:
+                COMMIT_DEADLINE.reset(commit_by)
     except Redeliver:
         await message.nack(requeue=True)
         return

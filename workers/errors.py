@@ -73,3 +73,10 @@ class RateLimited(DomainError):
 class Unavailable(DomainError):
     code = ErrorCode.UNAVAILABLE
     default_message = "a dependency is unavailable; retry later"
+
+
+class DeadlinePassed(DomainError):
+    """The caller's budget ran out before the changes were committed: rolled back, so a
+    caller answered 504 was not told the truth about something that then happened."""
+
+    code = ErrorCode.TIMEOUT

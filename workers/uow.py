@@ -17,6 +17,7 @@ failed request per worker, not one per pooled connection.
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -29,11 +30,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from idp.settings import Settings, asyncpg_dsn, asyncpg_url
+from workers.errors import DeadlinePassed
 
 T = TypeVar("T")
 # The transaction of the message being served, when it must be one transaction from
 # start to reply (see ``Database.message_transaction``). Each message runs in its own task.
 _MESSAGE_UOW: ContextVar["UnitOfWork | None"] = ContextVar("idp_message_uow", default=None)
+# When the message being handled must have committed by (epoch seconds): past it, its
+# caller has been answered 504 (or is about to be), so a commit would apply a write
+# reported as failed. Set by the dispatcher for each message (workers/dispatch.py).
+COMMIT_DEADLINE: ContextVar[float | None] = ContextVar("idp_commit_deadline", default=None)
 _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 # Audit entries and outbox events of one transaction, in one round trip.
 _FLUSH_JOURNAL = """
@@ -282,6 +288,12 @@ class Database:
                 try:
                     yield uow
                     await uow.flush_journal()
+                    deadline = COMMIT_DEADLINE.get()
+                    if deadline is not None and time.time() > deadline:
+                        raise DeadlinePassed(
+                            "the request's deadline passed before its changes were "
+                            "committed; nothing was applied"
+                        )
                 except BaseException:
                     if not uow.broken:
                         settled = await uow.rollback()

@@ -44,6 +44,7 @@ from workers.tables import audit_log
 class NoteIn(Request):
     text: str
     fail_after_write: bool = False
+    pause: float = 0.0  # seconds the handler takes after its write
 
 
 class NoteOut(View):
@@ -78,6 +79,7 @@ def _test_router() -> FamilyRouter:
             await uow.flush_journal()  # written now, so the count below includes it
             if request.fail_after_write:
                 raise Conflict("failing after the write")
+            await asyncio.sleep(request.pause)
             count = await uow.connection.execute(
                 select(func.count()).select_from(audit_log).where(audit_log.c.action == "test.note")
             )
@@ -313,6 +315,36 @@ async def test_a_request_past_its_deadline_is_answered_504_and_not_applied(
     )
     assert in_time == {"ok": True, "data": {"notes": 1}}
     assert fresh == {"ok": True, "data": {"notes": 2}}
+
+
+async def test_a_write_that_would_commit_past_its_deadline_is_rolled_back(
+    harness: Harness,
+) -> None:
+    """A message taken in time can still wait or work past its caller's deadline inside
+    the worker (a hashing thread, a pool connection): its commit is refused then (504,
+    nothing applied), so a caller answered 504 never finds its write applied later."""
+    owner = await new_tenant(harness.runtime)
+    auth = f"Bearer {owner.access_token}"
+    slow = orjson.dumps({"text": "slow", "pause": 1.0})
+    deadline_ms = int(time.time() * 1000) + 1_000
+    late = await _publish_and_wait(
+        harness, slow, {"authorization": auth, DEADLINE_HEADER: deadline_ms}
+    )
+    assert late == {
+        "ok": False,
+        "error": {
+            "code": "timeout",
+            "message": "the request's deadline passed before its changes were committed; "
+            "nothing was applied",
+            "status": 504,
+        },
+    }
+    assert await _notes(harness, owner.tenant.id) == 0
+    deadline_ms = int(time.time() * 1000) + 10_000
+    in_time = await _publish_and_wait(
+        harness, slow, {"authorization": auth, DEADLINE_HEADER: deadline_ms}
+    )
+    assert in_time == {"ok": True, "data": {"notes": 1}}
 
 
 async def _dead_letters(harness: Harness, seconds: float) -> list[aio_pika.abc.AbstractMessage]:
