@@ -17,6 +17,8 @@ def _not_a_bool(value: object) -> object:
     return value
 
 
-PageLimit = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=200)]
+# Field first: after a BeforeValidator, pydantic writes the bounds as "ge"/"le" in the JSON
+# Schema (not keywords: a client validating by the OpenAPI document would allow any int).
+PageLimit = Annotated[int, Field(ge=1, le=200), BeforeValidator(_not_a_bool)]
 Cursor = Annotated[str, Field(min_length=1, max_length=512)]
 DEFAULT_LIMIT = 50

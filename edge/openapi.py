@@ -62,7 +62,8 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "header",
         "required": False,
         "description": "The request's AMQP `message_id`: a retry with the same key is not "
-        "applied twice and gets the first attempt's answer (docs/messages.md).",
+        "applied twice and gets the first attempt's answer (docs/messages.md). 1 to 200 "
+        "bytes of printable UTF-8 (so at most 200 characters, fewer when they are not ASCII).",
         "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     },
     "XAuthMode": {

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from contracts.actions import FAMILIES
 from idp.logs import configure_logging
@@ -20,6 +21,22 @@ def _families(value: str) -> tuple[str, ...]:
     return chosen
 
 
+def _between(low: float, high: float, kind: type[int] | type[float] = int) -> Any:
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``, or one clear
+    usage error (not a traceback from deep inside the broker client)."""
+
+    def parse(value: str) -> int | float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}")
+        return number
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="idp", description="Multi-tenant identity platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -28,16 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--families", type=_families, default=FAMILIES)
     worker.add_argument(
         "--concurrency",
-        type=int,
+        type=_between(1, 1000),  # WORKER_PREFETCH's bounds
         default=None,
-        help="messages in flight per family (default WORKER_PREFETCH)",
+        help="messages in flight per family, 1 to 1000 (default WORKER_PREFETCH)",
     )
     commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
     dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
-    dev.add_argument("--workers", type=int, default=1, help="worker processes")
+    dev.add_argument("--workers", type=_between(1, 64), default=1, help="worker processes")
     bench = commands.add_parser("bench", help="measure the platform against its floors")
-    bench.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
-    bench.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    bench.add_argument(
+        "--duration", type=_between(1, 3600, float), default=20.0, help="seconds per measurement"
+    )
+    bench.add_argument(
+        "--concurrency", type=_between(1, 1000), default=64, help="requests in flight"
+    )
     bench.add_argument("--json", dest="json_path", default=None, help="write the results here")
     bench.add_argument("--url", default=None, help="measure this edge instead of starting one")
     bench.add_argument(

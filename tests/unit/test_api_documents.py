@@ -136,3 +136,34 @@ def test_idp_asyncapi_writes_the_document(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(target.read_text())["asyncapi"] == "3.0.0"
+
+
+# pydantic's own names for bounds, which it writes into a JSON Schema as they are when it
+# cannot translate them: no validator knows them, so the bound would silently vanish.
+_NOT_JSON_SCHEMA = frozenset({"ge", "le", "gt", "lt", "min_length", "max_length", "multiple_of"})
+
+
+def _schemas(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if "type" in item:
+                found.append(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
+def test_the_documents_state_bounds_in_json_schema_keywords() -> None:
+    """A client validating by the documents must see the bounds the server applies:
+    ``limit`` is 1 to 200 (``minimum``/``maximum``), not pydantic's ``ge``/``le``."""
+    for document in (build_openapi(ROUTES, "__Host-idp_access"), build_asyncapi()):
+        bad = [s for s in _schemas(document) if _NOT_JSON_SCHEMA & set(s)]
+        assert bad == [], bad[:3]
+    users = build_openapi(ROUTES, "__Host-idp_access")["paths"]["/v1/users"]["get"]
+    (limit,) = [p for p in users["parameters"] if p.get("name") == "limit"]
+    validator = jsonschema.Draft202012Validator(limit["schema"])
+    assert [validator.is_valid(v) for v in (0, 1, 200, 201)] == [False, True, True, False]
