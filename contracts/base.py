@@ -90,9 +90,10 @@ _FLOAT_BOUND = float(2**63)
 # nested ~1,000 levels (orjson parses up to 1,024) would exhaust the interpreter's
 # recursion limit somewhere downstream: a 500 instead of a 400 (SPEC 7).
 MAX_NESTING = 32
-# Passwords are only ever hashed, never stored as text: SPEC 4.5's "any Unicode, verified
-# exactly as given" includes U+0000, which every other text field refuses.
-HASHED_ONLY = frozenset({"password", "current_password", "new_password"})
+# The request fields that hold a password (by path in the body): only ever hashed, never
+# stored as text, so SPEC 4.5's "any Unicode, verified exactly as given" includes U+0000,
+# which every other text field refuses (a "password" key inside tenant settings is stored).
+HASHED_ONLY = frozenset({"password", "current_password", "new_password", "owner.password"})
 
 
 def _reject_unstorable(value: Any) -> None:
@@ -102,7 +103,7 @@ def _reject_unstorable(value: Any) -> None:
     while pending:
         item, depth, path = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item and path.rpartition(".")[2] not in HASHED_ONLY:
+            if "\x00" in item and path not in HASHED_ONLY:
                 _refuse(path, "text must not contain NUL characters")
         elif isinstance(item, bool):
             continue

@@ -10,7 +10,7 @@ from contracts.envelope import error_reply
 from contracts.errors import STATUS, ErrorCode
 from contracts.files import ListFilesRequest
 from contracts.sessions import PasswordChange
-from contracts.users import ListAuditRequest, ListUsersRequest
+from contracts.users import ListAuditRequest, ListUsersRequest, UpdateTenantRequest
 
 OWNER = {"email": "a@example.com", "password": "long enough", "name": "A"}
 
@@ -72,6 +72,9 @@ def test_nul_characters_are_refused_anywhere_in_a_request_but_a_password() -> No
         LoginRequest.model_validate(
             {"tenant": "acme", "email": "a@exam\x00ple.com", "password": "p"}
         )
+    # Only the password fields themselves: a "password" key in stored data is stored text.
+    with pytest.raises(ValidationError, match="NUL"):
+        UpdateTenantRequest.model_validate({"settings": {"password": "a\x00"}})
     # SPEC 4.5: any Unicode, verified exactly as given; a password is only ever hashed.
     login = {"tenant": "acme", "email": "a@example.com", "password": "p\x00ss"}
     assert LoginRequest.model_validate(login).password == "p\x00ss"
