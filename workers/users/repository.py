@@ -289,9 +289,14 @@ async def update_tenant(
 
 
 async def lock_tenant(uow: UnitOfWork, tenant_id: UUID) -> Tenant | None:
+    """The tenant, locked against other updates until the transaction ends. ``FOR NO KEY
+    UPDATE``, not ``FOR UPDATE``: the message's own idempotency record (its foreign key
+    takes ``KEY SHARE`` on this row) and any other row referencing the tenant must not
+    conflict with it, or two updates at once each wait for the other's key share (a
+    deadlock, answered 503, that repeats on every retry)."""
     row = (
         await uow.connection.execute(
-            select(tenants).where(tenants.c.id == tenant_id).with_for_update()
+            select(tenants).where(tenants.c.id == tenant_id).with_for_update(key_share=True)
         )
     ).one_or_none()
     return tenant_view(row) if row is not None else None
