@@ -306,3 +306,57 @@ async def test_two_password_changes_at_once_keep_one_and_tell_the_other(
     for index, password in enumerate(passwords):
         status = await attempt(http, slug, "owner@example.com", password)
         assert status == (200 if index == kept else 401), (index, status)
+
+
+async def test_once_a_password_is_set_older_set_password_tokens_stop_working(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """An old invitation or reset mail must not set the password again (and take the
+    account over) after the password was set another way; a disabled user's token sets
+    nothing either."""
+    owner = await signup(http)
+    slug, tenant_id, token = owner["tenant"]["slug"], owner["tenant"]["id"], owner["access_token"]
+
+    async def confirm(one_time: str, password: str = NEW_PASSWORD) -> int:
+        body = {"token": one_time, "new_password": password}
+        async with http.post("/v1/auth/password-reset/confirm", json=body) as r:
+            return r.status
+
+    async def reset_token(tap: Any, email: str, user_id: str) -> str:
+        body = {"tenant": slug, "email": email}
+        async with http.post("/v1/auth/password-reset/request", json=body) as r:
+            assert r.status == 202
+        event = await tap.wait_for("auth.password_reset_requested", tenant_id, user_id=user_id)
+        return str(event["data"]["token"])
+
+    async with event_tap(settings.amqp_url, "#") as tap:
+        # An invitation completed by a reset: the invitation's token is spent too.
+        body = {"email": "invited@example.com", "name": "In", "role": "member"}
+        async with http.post("/v1/users", json=body, headers=bearer(token)) as r:
+            invited = await r.json()
+        invitation = await tap.wait_for(
+            "user.invited", tenant_id, match=lambda d: d["user"]["id"] == invited["id"]
+        )
+        reset = await reset_token(tap, "invited@example.com", invited["id"])
+        assert await confirm(reset) == 204
+        assert await confirm(invitation["data"]["token"], "another new passphrase") == 400
+        assert await attempt(http, slug, "invited@example.com", NEW_PASSWORD) == 200
+
+        # A reset mail, then a password change: the mail's token is spent.
+        old_mail = await reset_token(tap, "owner@example.com", owner["user"]["id"])
+        change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        async with http.post("/v1/auth/password", json=change, headers=bearer(token)) as r:
+            assert r.status == 204
+        assert await confirm(old_mail, "another new passphrase") == 400
+        assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
+
+        # A reset mail, then the user is disabled: the token sets nothing.
+        body = {"email": "m@example.com", "name": "M", "role": "member", "password": PASSWORD}
+        async with http.post("/v1/users", json=body, headers=bearer(token)) as r:
+            member = await r.json()
+        mail = await reset_token(tap, "m@example.com", member["id"])
+        async with http.patch(
+            f"/v1/users/{member['id']}", json={"status": "disabled"}, headers=bearer(token)
+        ) as r:
+            assert r.status == 200
+        assert await confirm(mail) == 400

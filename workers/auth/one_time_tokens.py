@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from workers.tables import one_time_tokens
 from workers.uow import UnitOfWork
@@ -127,3 +127,50 @@ async def redeemed_by(
         )
     ).one_or_none()
     return row.user_id if row is not None else None
+
+
+async def usable(
+    uow: UnitOfWork,
+    token: str,
+    purposes: tuple[Purpose, ...],
+    now: datetime,
+    used_by: bytes | None = None,
+) -> bool:
+    """Whether ``redeem`` (or, for the message that spent it, ``redeemed_by``) could take
+    the token: a cheap read before work that costs (hashing the new password), so that
+    anyone can make a worker hash only with a token that is real."""
+    spent_by_this = (
+        one_time_tokens.c.used_by == used_by
+        if used_by is not None
+        else one_time_tokens.c.id.is_(None)
+    )
+    row = (
+        await uow.connection.execute(
+            select(one_time_tokens.c.id).where(
+                one_time_tokens.c.token_hash == _digest(token),
+                one_time_tokens.c.purpose.in_(purposes),
+                or_(
+                    and_(one_time_tokens.c.used_at.is_(None), one_time_tokens.c.expires_at > now),
+                    spent_by_this,
+                ),
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def void(
+    uow: UnitOfWork, user_id: UUID, purposes: tuple[Purpose, ...], now: datetime
+) -> None:
+    """Every unused token of ``purposes`` for the user stops working: once a password is
+    set (a reset, an invitation completed, a change), an older invitation or reset mail
+    must not set it again."""
+    await uow.connection.execute(
+        update(one_time_tokens)
+        .where(
+            one_time_tokens.c.user_id == user_id,
+            one_time_tokens.c.purpose.in_(purposes),
+            one_time_tokens.c.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )

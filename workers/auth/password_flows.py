@@ -31,6 +31,8 @@ from workers.users.repository import UserRecord
 
 RESET_TOKEN_TTL = timedelta(hours=1)
 VERIFY_TOKEN_TTL = timedelta(hours=24)
+# The tokens that set a password: once one does (or the user changes it), the others stop.
+SET_PASSWORD_TOKENS: tuple[Purpose, ...] = ("invite", "password_reset")
 # A reset request answers no sooner than this, whether or not the account exists, so
 # its timing says nothing about the account (the work done is well below it).
 RESET_REQUEST_FLOOR_SECONDS = 0.3
@@ -88,6 +90,7 @@ class PasswordFlows:
             if current is None or current.password_hash != user.password_hash:
                 raise Unauthenticated("session has ended")
             await credentials.set_password(uow, user.view.id, password_hash=password_hash, now=now)
+            await one_time_tokens.void(uow, user.view.id, SET_PASSWORD_TOKENS, now)
             await self._ender.end_all_of_user(
                 uow,
                 call,
@@ -144,10 +147,15 @@ class PasswordFlows:
         tenant_id = one_time_tokens.tenant_of(request.token)
         if tenant_id is None:
             raise _bad_token()
-        password_hash = await self._hasher.hash(request.new_password)
         now = self._clock()
-        purposes: tuple[Purpose, ...] = ("invite", "password_reset")
+        purposes: tuple[Purpose, ...] = SET_PASSWORD_TOKENS
         used_by = one_time_tokens.redeemer(call.message_id)
+        async with self._db.transaction(tenant_id) as uow:
+            # Before the hash: an unthrottled anonymous route must not make the worker
+            # hash for any token-shaped string.
+            if not await one_time_tokens.usable(uow, request.token, purposes, now, used_by):
+                raise _bad_token()
+        password_hash = await self._hasher.hash(request.new_password)
         async with self._db.transaction(tenant_id) as uow:
             redeemed = await one_time_tokens.redeem(uow, request.token, purposes, now, used_by)
             if redeemed is None and (
@@ -164,7 +172,9 @@ class PasswordFlows:
                     )
                 return
             user = await users.user_by_id(uow, redeemed.user_id) if redeemed else None
-            if user is None:
+            if user is None or user.view.status not in ("active", "invited"):
+                # A disabled user gets no reset token (request_reset); one sent before the
+                # disabling does not set a password either (raising keeps it unspent).
                 raise _bad_token()
             # Raising here rolls the redemption back: the token stays usable.
             check_new_password(request.new_password, user.view.email, "new_password")
@@ -177,6 +187,7 @@ class PasswordFlows:
                 activate=invited,
                 verify_email=True,  # the token reached this address
             )
+            await one_time_tokens.void(uow, user.view.id, SET_PASSWORD_TOKENS, now)
             await self._ender.end_all_of_user(
                 uow,
                 call,
