@@ -85,6 +85,10 @@ def build_middleware(
                     ApiError(ErrorCode.INTERNAL, "internal error"), request_id
                 )
         response.headers["X-Request-ID"] = request_id
+        if response.status == 413:
+            # Refused before its body was read: the rest of the body would be taken for
+            # the next request on this connection, so it ends here (RFC 9110 15.5.14).
+            response.force_close()
         if cors and origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"

@@ -40,6 +40,15 @@ _MESSAGE_UOW: ContextVar["UnitOfWork | None"] = ContextVar("idp_message_uow", de
 # caller has been answered 504 (or is about to be), so a commit would apply a write
 # reported as failed. Set by the dispatcher for each message (workers/dispatch.py).
 COMMIT_DEADLINE: ContextVar[float | None] = ContextVar("idp_commit_deadline", default=None)
+
+
+def must_commit() -> None:
+    """The message is about to do what no rollback undoes (a revocation in Redis, an
+    object written or deleted on S3): from here on its transaction commits whatever the
+    time, so that a 504 still means nothing was applied, never half of it."""
+    COMMIT_DEADLINE.set(None)
+
+
 _SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 # Audit entries and outbox events of one transaction, in one round trip.
 _FLUSH_JOURNAL = """

@@ -1,5 +1,6 @@
 """Files over HTTP against a real S3 endpoint (moto's server): SPEC 4.3 /v1/files."""
 
+import asyncio
 import uuid
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -387,3 +388,25 @@ async def test_filenames_that_would_mislead_are_refused(
     async with await declare(http, owner["access_token"], filename=filename) as response:
         error = await assert_error(response, 400, "invalid_request")
     assert [d["field"] for d in error["details"]] == ["filename"]
+
+
+async def test_completes_at_once_of_one_file_all_answer_ready(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    """Completing twice is harmless, also at the same moment: the file's row is locked
+    while one complete copies and checks, and the others then find it ready (one used to
+    find the staged upload gone and answer "rejected ... deleted" for a ready file)."""
+    owner = await signup(http)
+    token, tenant_id = owner["access_token"], owner["tenant"]["id"]
+    created = await declared(http, token)
+    await put_bytes(created["upload"], PNG)
+    file_id = created["file"]["id"]
+
+    async def completed() -> tuple[int, Any]:
+        async with await complete(http, token, file_id) as response:
+            return response.status, await response.json()
+
+    answers = await asyncio.gather(*(completed() for _ in range(6)))
+    assert [status for status, _ in answers] == [200] * 6, answers
+    assert {body["status"] for _, body in answers} == {"ready"}
+    assert await _object_exists(settings, s3_endpoint_url, f"tenants/{tenant_id}/files/{file_id}")

@@ -39,12 +39,14 @@ from workers.revocation_sync import restore_if_lost
 from workers.routing import FamilyRouter
 from workers.runtime import Runtime
 from workers.tables import audit_log
+from workers.uow import must_commit
 
 
 class NoteIn(Request):
     text: str
     fail_after_write: bool = False
     pause: float = 0.0  # seconds the handler takes after its write
+    irreversible: bool = False  # does what no rollback undoes before the pause
 
 
 class NoteOut(View):
@@ -79,6 +81,8 @@ def _test_router() -> FamilyRouter:
             await uow.flush_journal()  # written now, so the count below includes it
             if request.fail_after_write:
                 raise Conflict("failing after the write")
+            if request.irreversible:
+                must_commit()
             await asyncio.sleep(request.pause)
             count = await uow.connection.execute(
                 select(func.count()).select_from(audit_log).where(audit_log.c.action == "test.note")
@@ -340,11 +344,19 @@ async def test_a_write_that_would_commit_past_its_deadline_is_rolled_back(
         },
     }
     assert await _notes(harness, owner.tenant.id) == 0
+    # Past the point of no return (a revocation in Redis, an object on S3) it commits
+    # however late: a 504 must never stand for half of a request.
+    irreversible = orjson.dumps({"text": "slow", "pause": 1.0, "irreversible": True})
+    deadline_ms = int(time.time() * 1000) + 1_000
+    applied = await _publish_and_wait(
+        harness, irreversible, {"authorization": auth, DEADLINE_HEADER: deadline_ms}
+    )
+    assert applied == {"ok": True, "data": {"notes": 1}}
     deadline_ms = int(time.time() * 1000) + 10_000
     in_time = await _publish_and_wait(
         harness, slow, {"authorization": auth, DEADLINE_HEADER: deadline_ms}
     )
-    assert in_time == {"ok": True, "data": {"notes": 1}}
+    assert in_time == {"ok": True, "data": {"notes": 2}}
 
 
 async def _dead_letters(harness: Harness, seconds: float) -> list[aio_pika.abc.AbstractMessage]:

@@ -11,7 +11,7 @@ from idp.security.revocation import RevocationStore
 from workers.auth import repository as sessions
 from workers.context import Call
 from workers.journal import audit, emit
-from workers.uow import UnitOfWork
+from workers.uow import UnitOfWork, must_commit
 
 
 class SessionEnder:
@@ -33,7 +33,10 @@ class SessionEnder:
         revoked = await sessions.revoke(uow, session_ids, now=now, reason=reason)
         ended = [sid for sid, _ in revoked]
         # Revoke in Redis before the commit: if Redis fails, the transaction rolls back
-        # and the caller learns it; tokens are never left valid after a "success".
+        # and the caller learns it; tokens are never left valid after a "success". Once
+        # revoked, the transaction must commit, deadline or not (workers/uow.py).
+        if ended:
+            must_commit()
         await self._revocations.revoke(ended)
         for sid, user_id in revoked:
             audit(

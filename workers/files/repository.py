@@ -105,6 +105,14 @@ async def file_by_id(uow: UnitOfWork, file_id: UUID) -> FileRecord | None:
     return _record(row) if row is not None else None
 
 
+async def lock_file(uow: UnitOfWork, file_id: UUID) -> FileRecord | None:
+    """``file_by_id``, the row locked until the transaction ends (``FOR NO KEY UPDATE``:
+    completes and deletes of one file take turns)."""
+    statement = select(files).where(files.c.id == file_id, _VISIBLE).with_for_update(key_share=True)
+    row = (await uow.connection.execute(statement)).one_or_none()
+    return _record(row) if row is not None else None
+
+
 async def mark_ready(uow: UnitOfWork, file_id: UUID, now: datetime) -> FileRecord | None:
     """pending -> ready; None when the row is gone or no longer pending."""
     row = (

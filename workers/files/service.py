@@ -3,10 +3,10 @@
 The bytes never cross the broker or the edge: clients PUT and GET them on S3 with URLs
 the worker signs. A file is ``pending`` until ``complete`` has checked the uploaded
 object's size, type and leading bytes; then it is ``ready``. The upload URL writes a
-staging key (``uploads/...``), and a checked upload is copied to the file's own key,
-which no URL can write: the upload URL, valid for its whole lifetime, cannot change a
-file after its check, nor leave an object behind a deleted one for longer than the
-sweep. A failed check deletes the upload and marks the row ``rejected``; the sweeper
+staging key (``uploads/...``); complete copies it to the file's own key, which no URL
+can write, and checks that copy: the upload URL, valid for its whole lifetime, cannot
+change a file after its check, nor leave an object behind a deleted one for longer than
+the sweep. A failed check deletes the upload and marks the row ``rejected``; the sweeper
 removes unfinished rows, and staged objects older than ``PENDING_UPLOAD_TTL``.
 """
 
@@ -43,7 +43,6 @@ from workers.files.storage import (
     UPLOADS_PREFIX,
     FileStorage,
     ObjectChanged,
-    StoredObject,
     object_key,
     upload_key,
 )
@@ -133,85 +132,93 @@ class FileService:
         )
 
     async def complete(self, file_id_text: str, call: Call) -> File:
-        """Verify the uploaded object; ready (with event and audit) or rejected (400)."""
+        """Verify the upload; ready (with event and audit) or rejected (400).
+
+        The staged upload is first copied to the file's own key, which no URL can write,
+        and the checks read that copy: the bytes checked are the bytes served, whatever
+        the upload URL writes meanwhile. The file's row stays locked throughout, so two
+        completes (or a complete and a delete) of one file take turns."""
         self._require_storage()
         file_id, tenant_id = parse_file_id(file_id_text), call.tenant_id
-        async with self._db.transaction(tenant_id) as uow:
-            record = await files.file_by_id(uow, file_id)
-        if record is None:
-            raise NotFound("file not found")
-        if record.view.created_by != call.caller.sub:
-            # A failed check deletes the file: only its uploader may set that off, not
-            # any holder of files:write (deleting needs files:delete).
-            raise Forbidden("only the user who declared an upload completes it")
-        if record.view.status == "ready":
-            return record.view  # completing twice is harmless
         staged = upload_key(tenant_id, file_id)
-        stored = await self._storage.head(staged)
-        if stored is None:
-            # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
-            problem: str | None = "nothing was uploaded for this file"
-        else:
-            problem = await self._checked_copy(record, staged, stored)
-        now = self._clock()
+        problem: str | None = None
+        view: File | None = None
+        async with self._db.transaction(tenant_id) as uow:
+            record = await files.lock_file(uow, file_id)
+            if record is None:
+                raise NotFound("file not found")
+            if record.view.created_by != call.caller.sub:
+                # A failed check deletes the file: only its uploader may set that off, not
+                # any holder of files:write (deleting needs files:delete).
+                raise Forbidden("only the user who declared an upload completes it")
+            if record.view.status == "ready":
+                return record.view  # completing twice is harmless
+            problem = await self._copied_and_checked(record, staged)
+            now = self._clock()
+            if problem is not None:
+                await files.mark_rejected(uow, file_id, now)
+                await self._storage.delete(record.object_key)
+                await self._storage.delete(staged)
+                audit(
+                    uow,
+                    call,
+                    tenant_id=tenant_id,
+                    action="file.rejected",
+                    actor_id=call.caller.sub,
+                    target_type="file",
+                    target_id=file_id,
+                    data={"reason": problem},
+                )
+            else:
+                ready = await files.mark_ready(uow, file_id, now)
+                assert ready is not None  # pending, under this transaction's lock
+                view = ready.view
+                audit(
+                    uow,
+                    call,
+                    tenant_id=tenant_id,
+                    action="file.uploaded",
+                    actor_id=call.caller.sub,
+                    target_type="file",
+                    target_id=file_id,
+                    data={"filename": ready.view.filename, "size": ready.view.size},
+                )
+                emit(
+                    uow,
+                    tenant_id=tenant_id,
+                    event_type="file.uploaded",
+                    data={"file": ready.view.model_dump(mode="json")},
+                )
         if problem is not None:
-            async with self._db.transaction(tenant_id) as uow:
-                rejected = await files.mark_rejected(uow, file_id, now)
-                if rejected is not None:
-                    await self._storage.delete(staged)
-                    await self._storage.delete(record.object_key)
-                    audit(
-                        uow,
-                        call,
-                        tenant_id=tenant_id,
-                        action="file.rejected",
-                        actor_id=call.caller.sub,
-                        target_type="file",
-                        target_id=file_id,
-                        data={"reason": problem},
-                    )
             raise InvalidRequest(
                 f"upload rejected: {problem}; the file was deleted", keeps_changes=True
             )
-        async with self._db.transaction(tenant_id) as uow:
-            ready = await files.mark_ready(uow, file_id, now)
-            if ready is None:  # a concurrent complete or delete got there first
-                current = await files.file_by_id(uow, file_id)
-                if current is None or current.view.status != "ready":
-                    raise NotFound("file not found")
-                return current.view
-            view = ready.view.model_dump(mode="json")
-            audit(
-                uow,
-                call,
-                tenant_id=tenant_id,
-                action="file.uploaded",
-                actor_id=call.caller.sub,
-                target_type="file",
-                target_id=file_id,
-                data={"filename": ready.view.filename, "size": ready.view.size},
-            )
-            emit(uow, tenant_id=tenant_id, event_type="file.uploaded", data={"file": view})
         await self._storage.delete(staged)  # left behind on a failure here: swept later
-        return ready.view
+        assert view is not None
+        return view
 
-    async def _checked_copy(
-        self, record: files.FileRecord, staged: str, stored: StoredObject
-    ) -> str | None:
-        """Check the staged upload and copy that very version to the file's key; what is
-        wrong with it, or None once it is copied."""
+    async def _copied_and_checked(self, record: files.FileRecord, staged: str) -> str | None:
+        """Copy the staged upload to the file's key and check that copy; what is wrong
+        with it, or None."""
         declared = record.view
+        uploaded = await self._storage.head(staged)
+        if uploaded is None:
+            # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
+            return "nothing was uploaded for this file"
+        try:
+            await self._storage.copy(staged, record.object_key)
+        except ObjectChanged:
+            return "nothing was uploaded for this file"
+        stored = await self._storage.head(record.object_key)
+        if stored is None:
+            return "nothing was uploaded for this file"
         if stored.size != declared.size:
             return f"{stored.size} bytes were uploaded but {declared.size} were declared"
         if stored.content_type is not None and stored.content_type.lower() != declared.content_type:
             return f"stored as {stored.content_type}, declared as {declared.content_type}"
-        try:
-            head = await self._storage.read_start(staged, SNIFF_BYTES, stored.etag)
-            if not matches(declared.content_type, head, whole=stored.size <= SNIFF_BYTES):
-                return f"the content is not {declared.content_type}"
-            await self._storage.copy(staged, record.object_key, stored.etag)
-        except ObjectChanged:
-            return "the upload changed while it was being checked"
+        head = await self._storage.read_start(record.object_key, SNIFF_BYTES)
+        if not matches(declared.content_type, head, whole=stored.size <= SNIFF_BYTES):
+            return f"the content is not {declared.content_type}"
         return None
 
     async def get(self, file_id_text: str, call: Call) -> FileDetail:

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from idp.preflight import redact
 from idp.settings import Settings
 from workers.errors import Unavailable
+from workers.uow import must_commit
 
 log = logging.getLogger("idp.files")
 NOT_CONFIGURED = (
@@ -31,7 +32,6 @@ UNREACHABLE = "file storage is unavailable; retry later"
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
 
-_CHANGED = {"412", "PreconditionFailed"}
 # Where clients PUT (the presigned URL's key); a checked upload is copied to its file's
 # key, which no URL lets anyone write, and the staged object is removed.
 UPLOADS_PREFIX = "uploads/"
@@ -41,11 +41,10 @@ UPLOADS_PREFIX = "uploads/"
 class StoredObject:
     size: int
     content_type: str | None
-    etag: str | None = None
 
 
 class ObjectChanged(Exception):
-    """The object is no longer the version that was checked (a PUT landed in between)."""
+    """The object to copy is gone (a concurrent complete or delete removed it)."""
 
 
 def object_key(tenant_id: object, file_id: object) -> str:
@@ -74,11 +73,6 @@ def content_disposition(filename: str) -> str:
 def _is_missing(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
     return str(error.get("Code")) in _MISSING
-
-
-def _is_changed(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    return str(error.get("Code")) in _CHANGED
 
 
 class FileStorage:
@@ -204,47 +198,36 @@ class FileStorage:
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
             raise Unavailable(UNREACHABLE) from exc
-        return StoredObject(
-            size=int(found["ContentLength"]),
-            content_type=found.get("ContentType"),
-            etag=found.get("ETag"),
-        )
+        return StoredObject(size=int(found["ContentLength"]), content_type=found.get("ContentType"))
 
-    async def read_start(self, key: str, length: int, etag: str | None = None) -> bytes:
-        """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET;
-        with ``etag``, of that version only (``ObjectChanged`` otherwise)."""
+    async def read_start(self, key: str, length: int) -> bytes:
+        """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET."""
         client = await self._ready_client()
-        conditions = {"IfMatch": etag} if etag else {}
         try:
             found = await client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}", **conditions
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
             )
             async with found["Body"] as body:
                 data: bytes = await body.read()
         except ClientError as exc:
             if _is_missing(exc):
                 return b""
-            if _is_changed(exc):
-                raise ObjectChanged(key) from exc
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
             raise Unavailable(UNREACHABLE) from exc
         return data[:length]
 
-    async def copy(self, source: str, target: str, etag: str | None) -> None:
-        """Copy an object within the bucket (server side, type included), only while it is
-        still the version ``etag`` names (``ObjectChanged`` otherwise)."""
+    async def copy(self, source: str, target: str) -> None:
+        """Copy an object within the bucket (server side, its content type included);
+        ``ObjectChanged`` when the source is gone."""
         client = await self._ready_client()
-        conditions = {"CopySourceIfMatch": etag} if etag else {}
+        must_commit()  # an object written: the message's transaction must follow
         try:
             await client.copy_object(
-                Bucket=self.bucket,
-                Key=target,
-                CopySource={"Bucket": self.bucket, "Key": source},
-                **conditions,
+                Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
         except ClientError as exc:
-            if _is_changed(exc) or _is_missing(exc):
+            if _is_missing(exc):
                 raise ObjectChanged(source) from exc
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
@@ -276,6 +259,7 @@ class FileStorage:
     async def delete(self, key: str) -> None:
         """Remove an object; removing a missing one is not an error."""
         client = await self._ready_client()
+        must_commit()  # no rollback brings the object back
         try:
             await client.delete_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
