@@ -297,3 +297,16 @@ async def test_without_users_write_another_user_is_403_whether_or_not_it_exists(
     for user_id in (owner["user"]["id"], str(uuid.uuid4())):
         async with http.patch(f"/v1/users/{user_id}", json={"name": "x"}, headers=as_member) as r:
             await assert_error(r, 403, "forbidden")
+    # Nor with a token that still claims users:write after a demotion: the current role
+    # is checked before the lookup too.
+    body = {"email": "admin@example.com", "name": "Ad", "role": "admin", "password": PASSWORD}
+    async with http.post("/v1/users", json=body, headers=bearer(owner["access_token"])) as r:
+        admin_id = (await r.json())["id"]
+    as_admin = bearer((await login(http, slug, "admin@example.com"))["access_token"])
+    async with http.put(
+        f"/v1/users/{admin_id}/role", json={"role": "member"}, headers=bearer(owner["access_token"])
+    ) as r:
+        assert r.status == 200, await r.text()
+    for user_id in (owner["user"]["id"], str(uuid.uuid4())):
+        async with http.patch(f"/v1/users/{user_id}", json={"name": "x"}, headers=as_admin) as r:
+            await assert_error(r, 403, "forbidden")

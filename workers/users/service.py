@@ -142,7 +142,7 @@ class UsersService:
             raise Forbidden("permission denied")
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
-            held, target = await self._lock_with_actor(uow, caller, target_id)
+            held, target = await self._lock_with_actor(uow, caller, target_id, "users:write")
             if target_id != caller.sub and "users:write" not in held:
                 raise Forbidden("permission denied")
             changes: dict[str, Any] = {}
@@ -218,7 +218,11 @@ class UsersService:
         return view
 
     async def _lock_with_actor(
-        self, uow: UnitOfWork, caller: AccessClaims, target_id: UUID
+        self,
+        uow: UnitOfWork,
+        caller: AccessClaims,
+        target_id: UUID,
+        needed_for_others: str | None = None,
     ) -> tuple[frozenset[str], UserRecord]:
         """The caller's permissions as committed now and the target, both rows locked (in
         id order). Checking a change against the caller's standing read before the lock
@@ -228,6 +232,10 @@ class UsersService:
         actor = locked.get(caller.sub)
         if actor is None or actor.view.status != "active":
             raise Unauthenticated("account is no longer active")
+        lacking = needed_for_others and needed_for_others not in actor.permissions
+        if lacking and target_id != caller.sub:
+            # Before "not found": whether the id exists is not for this caller to learn.
+            raise Forbidden("permission denied")
         target = locked.get(target_id)
         if target is None:
             raise NotFound("user not found")
