@@ -172,10 +172,6 @@ async def serve_edge(settings: Settings) -> None:
         # It also bounds a connection idling with the start of a next request already
         # sent behind a complete one, which the header deadline cannot see.
         keepalive_timeout=KEEPALIVE_SECONDS,
-        # A response sent before its request's body was read (a 413, a 401 ahead of the
-        # body) closes the connection at once; aiohttp would otherwise read and drop up to
-        # 10 s of a body the client may not even send, and the next request waits.
-        lingering_time=0,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.edge_host, settings.edge_port, backlog=1024)
