@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -284,3 +285,35 @@ async def test_over_amqp_the_checks_come_in_the_edges_order(
         reply = await amqp.call(key, body, headers=headers)
         assert reply["ok"] is False
         assert (reply["error"]["status"], reply["error"]["code"]) == (status, http_code), key
+
+
+async def test_a_counted_login_failure_is_audited_whatever_the_deadline(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """A publisher picks its own ``x-deadline``. A failure counted against the account
+    (Redis) must also reach the audit trail and the events: the commit deadline gives way
+    once the failure is counted, so the answer is the 401, not a 504 that left a counted
+    failure nobody can see."""
+    owner = await signup(http)
+    slug = owner["tenant"]["slug"]
+    body = {"tenant": slug, "email": "owner@example.com", "password": "not the password!"}
+    async with _publisher(settings) as (_, replies, exchange):
+        message_id = uuid.uuid4().hex
+        deadline_ms = int(time.time() * 1000) + 200  # inside the worker's 250 ms margin
+        await exchange.publish(
+            aio_pika.Message(
+                orjson.dumps(body),
+                correlation_id=message_id,
+                message_id=message_id,
+                reply_to=replies.name,
+                headers={"x-deadline": deadline_ms},
+            ),
+            routing_key="auth.login",
+        )
+        reply = orjson.loads((await _first(replies)).body)
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "invalid_credentials", reply
+    params = {"action": "auth.login_failed"}
+    headers = {"Authorization": f"Bearer {owner['access_token']}"}
+    async with http.get("/v1/audit", params=params, headers=headers) as response:
+        assert len((await response.json())["items"]) == 1

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from idp.security.address_limit import AddressLimit
 from idp.settings import Settings
 from workers.errors import RateLimited
+from workers.uow import must_commit
 
 # Failures are forgotten this long after the last one.
 FAILURE_MEMORY_SECONDS = 24 * 3600
@@ -103,6 +104,10 @@ class Throttle:
             raise RateLimited(retry_after=max(1, math.ceil(wait)))
 
     async def record_failure(self, tenant_slug: str, email: str) -> None:
+        # Counted is counted: the failure's audit entry and event must then commit too,
+        # whatever the deadline, or a publisher picking its own deadline could guess
+        # passwords that never reach the audit trail (workers/uow.py).
+        must_commit()
         await self._redis.eval(_FAIL, 1, _account_key(tenant_slug, email), *self._args())
 
     async def clear(self, tenant_slug: str, email: str) -> None:
