@@ -360,3 +360,10 @@ async def test_once_a_password_is_set_older_set_password_tokens_stop_working(
         ) as r:
             assert r.status == 200
         assert await confirm(mail) == 400
+        # Nor once re-enabled: disabling voided it (a disabled account is often a
+        # compromised one, and the mail may be in the wrong hands).
+        async with http.patch(
+            f"/v1/users/{member['id']}", json={"status": "active"}, headers=bearer(token)
+        ) as r:
+            assert r.status == 200
+        assert await confirm(mail) == 400

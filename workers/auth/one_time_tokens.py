@@ -19,6 +19,9 @@ from workers.tables import one_time_tokens
 from workers.uow import UnitOfWork
 
 Purpose = Literal["invite", "password_reset", "verify_email"]
+# The tokens that set a password: once one does (or the user changes it, or is disabled),
+# the others stop working.
+SET_PASSWORD_TOKENS: tuple[Purpose, ...] = ("invite", "password_reset")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from idp.security.passwords import PasswordHasher
 from workers import idempotency
 from workers.auth import one_time_tokens
 from workers.auth import repository as credentials
-from workers.auth.one_time_tokens import Purpose
+from workers.auth.one_time_tokens import SET_PASSWORD_TOKENS, Purpose
 from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
@@ -31,8 +31,6 @@ from workers.users.repository import UserRecord
 
 RESET_TOKEN_TTL = timedelta(hours=1)
 VERIFY_TOKEN_TTL = timedelta(hours=24)
-# The tokens that set a password: once one does (or the user changes it), the others stop.
-SET_PASSWORD_TOKENS: tuple[Purpose, ...] = ("invite", "password_reset")
 # A reset request answers no sooner than this, whether or not the account exists, so
 # its timing says nothing about the account (the work done is well below it).
 RESET_REQUEST_FLOOR_SECONDS = 0.3
