@@ -4,8 +4,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from contracts.actions import FAMILIES
 from idp.logs import configure_logging
@@ -21,7 +20,9 @@ def _families(value: str) -> tuple[str, ...]:
     return chosen
 
 
-def _between(low: float, high: float, kind: type[int] | type[float] = int) -> Any:
+def _between(
+    low: float, high: float, kind: type[int] | type[float] = int
+) -> Callable[[str], int | float]:
     """An argparse type: a number of ``kind`` from ``low`` to ``high``, or one clear
     usage error (not a traceback from deep inside the broker client)."""
 

@@ -104,6 +104,27 @@ async def test_a_malformed_body_still_gets_a_400_reply(
     assert body["error"]["status"] == 400
 
 
+async def _published_login(
+    settings: Settings, body: dict[str, Any], headers: dict[str, Any], **properties: Any
+) -> dict[str, Any]:
+    """``auth.login`` published as another system would (no Requester), and its reply."""
+    async with _publisher(settings) as (_, replies, exchange):
+        message_id = uuid.uuid4().hex
+        await exchange.publish(
+            aio_pika.Message(
+                orjson.dumps(body),
+                correlation_id=message_id,
+                message_id=message_id,
+                reply_to=replies.name,
+                headers=headers,
+                **properties,
+            ),
+            routing_key="auth.login",
+        )
+        reply: dict[str, Any] = orjson.loads((await _first(replies)).body)
+    return reply
+
+
 async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
     for _ in range(100):
         message = await queue.get(fail=False, no_ack=True)
@@ -155,25 +176,14 @@ async def test_a_publisher_cannot_name_the_client_address_it_is_counted_and_reco
     recorded with neither; the same headers signed by the edge are believed."""
     owner = await signup(http)
     body = {"tenant": owner["tenant"]["slug"], "email": "owner@example.com", "password": PASSWORD}
-    async with _publisher(settings) as (_, replies, exchange):
-        message_id = uuid.uuid4().hex
-        await exchange.publish(
-            aio_pika.Message(
-                orjson.dumps(body),
-                correlation_id=message_id,
-                message_id=message_id,
-                reply_to=replies.name,
-                user_id="guest",  # the broker checks it: this publisher's own account
-                headers={
-                    "x-client-ip": "203.0.113.66",
-                    "x-user-agent": "forged-agent",
-                    "x-client-sig": "0" * 64,
-                    "x-deadline": 99_999_999_999_999,
-                },
-            ),
-            routing_key="auth.login",
-        )
-        reply = orjson.loads((await _first(replies)).body)
+    headers = {
+        "x-client-ip": "203.0.113.66",
+        "x-user-agent": "forged-agent",
+        "x-client-sig": "0" * 64,
+        "x-deadline": 99_999_999_999_999,
+    }
+    # user_id: the broker checks it, this publisher's own account.
+    reply = await _published_login(settings, body, headers, user_id="guest")
     assert reply["ok"] is True, reply
     forged = reply["data"]["access_token"]
     async with http.get(
@@ -297,20 +307,8 @@ async def test_a_counted_login_failure_is_audited_whatever_the_deadline(
     owner = await signup(http)
     slug = owner["tenant"]["slug"]
     body = {"tenant": slug, "email": "owner@example.com", "password": "not the password!"}
-    async with _publisher(settings) as (_, replies, exchange):
-        message_id = uuid.uuid4().hex
-        deadline_ms = int(time.time() * 1000) + 200  # inside the worker's 250 ms margin
-        await exchange.publish(
-            aio_pika.Message(
-                orjson.dumps(body),
-                correlation_id=message_id,
-                message_id=message_id,
-                reply_to=replies.name,
-                headers={"x-deadline": deadline_ms},
-            ),
-            routing_key="auth.login",
-        )
-        reply = orjson.loads((await _first(replies)).body)
+    deadline_ms = int(time.time() * 1000) + 200  # inside the worker's 250 ms margin
+    reply = await _published_login(settings, body, {"x-deadline": deadline_ms})
     assert reply["ok"] is False
     assert reply["error"]["code"] == "invalid_credentials", reply
     params = {"action": "auth.login_failed"}

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select, update
 
 from workers.tables import one_time_tokens
 from workers.uow import UnitOfWork
@@ -32,6 +32,19 @@ class Redeemed:
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def _named(token: str, purposes: tuple[Purpose, ...]) -> tuple[ColumnElement[bool], ...]:
+    """The row of ``token``, if it is of one of ``purposes``."""
+    return (
+        one_time_tokens.c.token_hash == _digest(token),
+        one_time_tokens.c.purpose.in_(purposes),
+    )
+
+
+def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Not used yet, not expired."""
+    return one_time_tokens.c.used_at.is_(None), one_time_tokens.c.expires_at > now
 
 
 def tenant_of(token: str) -> UUID | None:
@@ -101,12 +114,7 @@ async def redeem(
     row = (
         await uow.connection.execute(
             update(one_time_tokens)
-            .where(
-                one_time_tokens.c.token_hash == _digest(token),
-                one_time_tokens.c.purpose.in_(purposes),
-                one_time_tokens.c.used_at.is_(None),
-                one_time_tokens.c.expires_at > now,
-            )
+            .where(*_named(token, purposes), *_live(now))
             .values(used_at=now, used_by=used_by)
             .returning(one_time_tokens.c.user_id, one_time_tokens.c.purpose)
         )
@@ -142,20 +150,11 @@ async def usable(
     """Whether ``redeem`` (or, for the message that spent it, ``redeemed_by``) could take
     the token: a cheap read before work that costs (hashing the new password), so that
     anyone can make a worker hash only with a token that is real."""
-    spent_by_this = (
-        one_time_tokens.c.used_by == used_by
-        if used_by is not None
-        else one_time_tokens.c.id.is_(None)
-    )
+    spent_by_this = one_time_tokens.c.used_by == used_by if used_by is not None else false()
     row = (
         await uow.connection.execute(
             select(one_time_tokens.c.id).where(
-                one_time_tokens.c.token_hash == _digest(token),
-                one_time_tokens.c.purpose.in_(purposes),
-                or_(
-                    and_(one_time_tokens.c.used_at.is_(None), one_time_tokens.c.expires_at > now),
-                    spent_by_this,
-                ),
+                *_named(token, purposes), or_(and_(*_live(now)), spent_by_this)
             )
         )
     ).first()

@@ -146,18 +146,23 @@ class PasswordFlows:
         if tenant_id is None:
             raise _bad_token()
         now = self._clock()
-        purposes: tuple[Purpose, ...] = SET_PASSWORD_TOKENS
         used_by = one_time_tokens.redeemer(call.message_id)
         async with self._db.transaction(tenant_id) as uow:
             # Before the hash: an unthrottled anonymous route must not make the worker
             # hash for any token-shaped string.
-            if not await one_time_tokens.usable(uow, request.token, purposes, now, used_by):
+            if not await one_time_tokens.usable(
+                uow, request.token, SET_PASSWORD_TOKENS, now, used_by
+            ):
                 raise _bad_token()
         password_hash = await self._hasher.hash(request.new_password)
         async with self._db.transaction(tenant_id) as uow:
-            redeemed = await one_time_tokens.redeem(uow, request.token, purposes, now, used_by)
+            redeemed = await one_time_tokens.redeem(
+                uow, request.token, SET_PASSWORD_TOKENS, now, used_by
+            )
             if redeemed is None and (
-                spender := await one_time_tokens.redeemed_by(uow, request.token, purposes, used_by)
+                spender := await one_time_tokens.redeemed_by(
+                    uow, request.token, SET_PASSWORD_TOKENS, used_by
+                )
             ):
                 # This message spent the token already: the same 204 (SPEC 5), if it is
                 # the same request, i.e. the password it set is the one given now (only a

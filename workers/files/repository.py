@@ -98,17 +98,13 @@ async def insert_file(
 _VISIBLE = files.c.status != "rejected"
 
 
-async def file_by_id(uow: UnitOfWork, file_id: UUID) -> FileRecord | None:
-    """The file, unless there is none or its upload was rejected."""
+async def file_by_id(uow: UnitOfWork, file_id: UUID, *, lock: bool = False) -> FileRecord | None:
+    """The file, unless there is none or its upload was rejected; with ``lock``, its row
+    locked until the transaction ends (``FOR NO KEY UPDATE``: completes and deletes of one
+    file take turns)."""
     statement = select(files).where(files.c.id == file_id, _VISIBLE)
-    row = (await uow.connection.execute(statement)).one_or_none()
-    return _record(row) if row is not None else None
-
-
-async def lock_file(uow: UnitOfWork, file_id: UUID) -> FileRecord | None:
-    """``file_by_id``, the row locked until the transaction ends (``FOR NO KEY UPDATE``:
-    completes and deletes of one file take turns)."""
-    statement = select(files).where(files.c.id == file_id, _VISIBLE).with_for_update(key_share=True)
+    if lock:
+        statement = statement.with_for_update(key_share=True)
     row = (await uow.connection.execute(statement)).one_or_none()
     return _record(row) if row is not None else None
 

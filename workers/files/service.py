@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from contracts.envelope import FieldError
@@ -42,7 +43,7 @@ from workers.files.storage import (
     NOT_CONFIGURED,
     UPLOADS_PREFIX,
     FileStorage,
-    ObjectChanged,
+    ObjectMissing,
     object_key,
     upload_key,
 )
@@ -143,8 +144,9 @@ class FileService:
         staged = upload_key(tenant_id, file_id)
         problem: str | None = None
         view: File | None = None
+        data: dict[str, Any]
         async with self._db.transaction(tenant_id) as uow:
-            record = await files.lock_file(uow, file_id)
+            record = await files.file_by_id(uow, file_id, lock=True)
             if record is None:
                 raise NotFound("file not found")
             if record.view.created_by != call.caller.sub:
@@ -159,36 +161,28 @@ class FileService:
                 await files.mark_rejected(uow, file_id, now)
                 await self._storage.delete(record.object_key)
                 await self._storage.delete(staged)
-                audit(
-                    uow,
-                    call,
-                    tenant_id=tenant_id,
-                    action="file.rejected",
-                    actor_id=call.caller.sub,
-                    target_type="file",
-                    target_id=file_id,
-                    data={"reason": problem},
-                )
+                action, data = "file.rejected", {"reason": problem}
             else:
                 ready = await files.mark_ready(uow, file_id, now)
                 assert ready is not None  # pending, under this transaction's lock
                 view = ready.view
-                audit(
-                    uow,
-                    call,
-                    tenant_id=tenant_id,
-                    action="file.uploaded",
-                    actor_id=call.caller.sub,
-                    target_type="file",
-                    target_id=file_id,
-                    data={"filename": ready.view.filename, "size": ready.view.size},
-                )
+                action, data = "file.uploaded", {"filename": view.filename, "size": view.size}
                 emit(
                     uow,
                     tenant_id=tenant_id,
                     event_type="file.uploaded",
-                    data={"file": ready.view.model_dump(mode="json")},
+                    data={"file": view.model_dump(mode="json")},
                 )
+            audit(
+                uow,
+                call,
+                tenant_id=tenant_id,
+                action=action,
+                actor_id=call.caller.sub,
+                target_type="file",
+                target_id=file_id,
+                data=data,
+            )
         if problem is not None:
             raise InvalidRequest(
                 f"upload rejected: {problem}; the file was deleted", keeps_changes=True
@@ -201,16 +195,13 @@ class FileService:
         """Copy the staged upload to the file's key and check that copy; what is wrong
         with it, or None."""
         declared = record.view
-        uploaded = await self._storage.head(staged)
-        if uploaded is None:
-            # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
-            return "nothing was uploaded for this file"
         try:
             await self._storage.copy(staged, record.object_key)
-        except ObjectChanged:
-            return "nothing was uploaded for this file"
-        stored = await self._storage.head(record.object_key)
+            stored = await self._storage.head(record.object_key)
+        except ObjectMissing:
+            stored = None
         if stored is None:
+            # SPEC 4.3: the object must exist, or the file is rejected like a bad upload.
             return "nothing was uploaded for this file"
         if stored.size != declared.size:
             return f"{stored.size} bytes were uploaded but {declared.size} were declared"

@@ -43,8 +43,8 @@ class StoredObject:
     content_type: str | None
 
 
-class ObjectChanged(Exception):
-    """The object to copy is gone (a concurrent complete or delete removed it)."""
+class ObjectMissing(Exception):
+    """The object to copy is not there (never uploaded, or removed meanwhile)."""
 
 
 def object_key(tenant_id: object, file_id: object) -> str:
@@ -219,7 +219,7 @@ class FileStorage:
 
     async def copy(self, source: str, target: str) -> None:
         """Copy an object within the bucket (server side, its content type included);
-        ``ObjectChanged`` when the source is gone."""
+        ``ObjectMissing`` when there is no source."""
         client = await self._ready_client()
         must_commit()  # an object written: the message's transaction must follow
         try:
@@ -228,7 +228,7 @@ class FileStorage:
             )
         except ClientError as exc:
             if _is_missing(exc):
-                raise ObjectChanged(source) from exc
+                raise ObjectMissing(source) from exc
             raise Unavailable(UNREACHABLE) from exc
         except BotoCoreError as exc:
             raise Unavailable(UNREACHABLE) from exc
