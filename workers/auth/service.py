@@ -2,10 +2,8 @@
 
 import hashlib
 import hmac
-import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -22,23 +20,17 @@ from contracts.auth import (
     SignupRequest,
 )
 from contracts.envelope import FieldError
-from contracts.models import Tenant
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.password_policy import password_problem
 from idp.security.passwords import PasswordHasher
-from idp.security.tokens import (
-    JTI_BYTES,
-    RefreshClaims,
-    TokenCodec,
-    TokenPair,
-    refresh_token_hash,
-)
+from idp.security.tokens import RefreshClaims, TokenCodec, TokenPair, refresh_token_hash
 from idp.settings import Settings
 from workers.auth import repository as sessions
+from workers.auth.opening import Opened, SessionOpener, opening_key
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
-from workers.context import Call, Client
+from workers.context import Call
 from workers.errors import (
     Conflict,
     Forbidden,
@@ -49,16 +41,9 @@ from workers.errors import (
 )
 from workers.journal import audit, emit
 from workers.roles import repository as roles
-from workers.uow import Database, UnitOfWork
+from workers.uow import Database
 from workers.users import repository as users
 from workers.users.repository import UserRecord
-
-
-@dataclass(frozen=True, slots=True)
-class _Opened:
-    user: UserRecord
-    tenant: Tenant
-    pair: TokenPair
 
 
 def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
@@ -69,17 +54,6 @@ def _signup_key(message_id: str | None, request: SignupRequest) -> bytes | None:
         return None
     parts = (message_id, request.slug, request.name, request.owner.email, request.owner.name)
     return hashlib.sha256(orjson.dumps(["idp signup v1", *parts])).digest()
-
-
-def _opening_key(action: str, user_id: UUID, message_id: str | None) -> bytes | None:
-    """What makes a login (or a sign-up's first session) the same one again: the user and
-    the id of the message that opened it. None without a message id."""
-    if not message_id:
-        return None
-    # The action too: a login under the message id of the sign-up is another message.
-    return hashlib.sha256(
-        orjson.dumps(["idp session v1", action, str(user_id), message_id])
-    ).digest()
 
 
 def _rotation(
@@ -120,6 +94,7 @@ class AuthService:
         self._db = db
         self._hasher = hasher
         self._tokens = tokens
+        self._opener = SessionOpener(settings=settings, tokens=tokens)
         self._ender = ender
         self._throttle = throttle
         self._clock = clock
@@ -177,19 +152,19 @@ class AuthService:
                     event_type="user.created",
                     data={"user": user.view.model_dump(mode="json")},
                 )
-                pair = await self._open_session(
+                pair = await self._opener.open(
                     uow,
                     user,
                     call.client,
                     now,
-                    _opening_key(AUTH_SIGNUP.key, user_id, call.message_id),
+                    opening_key(AUTH_SIGNUP.key, user_id, call.message_id),
                 )
         except IntegrityError:
             again = await self._signup_again(request, call, key) if key else None
             if again is None:
                 raise Conflict("this slug is taken") from None
             return again
-        return self._result(_Opened(user, tenant, pair))
+        return Opened(user, tenant, pair).result()
 
     async def _signup_again(
         self, request: SignupRequest, call: Call, key: bytes
@@ -208,14 +183,14 @@ class AuthService:
             return None
         if not await self._hasher.verify(owner.password_hash, request.owner.password):
             return None
-        opening = _opening_key(AUTH_SIGNUP.key, owner.view.id, call.message_id)
+        opening = opening_key(AUTH_SIGNUP.key, owner.view.id, call.message_id)
         assert opening is not None  # a sign-up key implies a message id
         now = self._clock()
         async with self._db.transaction(tenant.id) as uow:
-            pair = await self._reopen(uow, owner, opening, now)
+            pair = await self._opener.reopen(uow, owner, opening, now)
             if pair is None:  # a tenant created before sessions remembered their opening
-                pair = await self._open_session(uow, owner, call.client, now, opening)
-        return self._result(_Opened(owner, tenant, pair))
+                pair = await self._opener.open(uow, owner, call.client, now, opening)
+        return Opened(owner, tenant, pair).result()
 
     async def login(self, request: LoginRequest, call: Call) -> LoginResult:
         """Check the credentials; every failure is the same 401 in about the same time.
@@ -245,7 +220,7 @@ class AuthService:
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)
             else None
         )
-        key = _opening_key(AUTH_LOGIN.key, user.view.id, call.message_id)
+        key = opening_key(AUTH_LOGIN.key, user.view.id, call.message_id)
         try:
             pair = await self._open_login(tenant_id, user, rehash, key, call)
         except IntegrityError:
@@ -254,7 +229,7 @@ class AuthService:
             # The same message delivered twice at once: the other delivery opened the
             # session (the unique index made this one wait for it), so this one finds it.
             pair = await self._open_login(tenant_id, user, rehash, key, call)
-        return self._result(_Opened(user, tenant, pair))
+        return Opened(user, tenant, pair).result()
 
     async def _open_login(
         self,
@@ -272,7 +247,7 @@ class AuthService:
             # anything changed is the same 401 as a wrong password.
             if await users.login_standing(uow, user.view.id) != ("active", user.password_hash):
                 raise InvalidCredentials()
-            if key is not None and (again := await self._reopen(uow, user, key, now)):
+            if key is not None and (again := await self._opener.reopen(uow, user, key, now)):
                 return again
             if rehash is not None:
                 await users.set_password_hash(uow, user.view.id, rehash, now)
@@ -291,43 +266,7 @@ class AuthService:
                 event_type="auth.login_succeeded",
                 data={"user_id": str(user.view.id), "ip": call.client.ip},
             )
-            return await self._open_session(uow, user, call.client, now, key)
-
-    async def _reopen(
-        self, uow: UnitOfWork, user: UserRecord, key: bytes, now: datetime
-    ) -> TokenPair | None:
-        """The pair this message's first delivery issued, signed again from its session's
-        seed (SPEC 5: a message is not applied twice); None if it opened no session.
-
-        Only while that pair is still the session's current one and its access token
-        lives (``expires_in`` then says how long it has left): once its refresh token was
-        spent or the session ended, the first reply evidently arrived and was used, and
-        handing its spent token back would trip reuse detection; once its access token has
-        expired, it is no retry any more. Both are a 409.
-        """
-        opened = await sessions.session_opened_by(uow, user.view.id, key)
-        if opened is None:
-            return None
-        pair = self._issue(
-            user,
-            opened.id,
-            opened.expires_at,
-            issued_at=int(opened.created_at.timestamp()),
-            seed=opened.token_seed,
-            as_of=int(now.timestamp()),
-        )
-        access_ends = opened.created_at + timedelta(seconds=self._settings.access_token_ttl)
-        if (
-            opened.revoked_at is not None
-            or opened.expires_at <= now
-            or access_ends <= now  # its access token has expired: not worth handing back
-            or not hmac.compare_digest(refresh_token_hash(pair.refresh_token), opened.refresh_hash)
-        ):
-            raise Conflict(
-                "this message id already opened a session, which has moved on since;"
-                " log in with a new message id"
-            )
-        return pair
+            return await self._opener.open(uow, user, call.client, now, key)
 
     async def refresh(self, request: RefreshRequest, call: Call) -> LoginResult:
         """Rotate a refresh token: single use, with a grace window and reuse detection."""
@@ -354,10 +293,10 @@ class AuthService:
                 if owner is None or owner[0].view.status != "active":
                     raise Unauthenticated("session has ended")
                 user, tenant = owner
-                pair = self._issue(user, claims.sid, session.expires_at)
+                pair = self._opener.issue(user, claims.sid, session.expires_at)
                 rotation = _rotation(token, presented, claims.sid, pair, call, now)
                 await sessions.rotate(uow, claims.sid, rotation)
-                return self._result(_Opened(user, tenant, pair))
+                return Opened(user, tenant, pair).result()
             in_grace = (
                 presented == session.previous_hash
                 and session.rotated_at is not None
@@ -370,7 +309,7 @@ class AuthService:
             if child is not None:
                 if owner is None:
                     raise Unauthenticated("session has ended")
-                return self._result(_Opened(*owner, child))
+                return Opened(*owner, child).result()
             # A spent token outside the grace window: the token family is compromised.
             await self._ender.end(
                 uow,
@@ -406,11 +345,11 @@ class AuthService:
         ):
             return None
         user, tenant = owner
-        pair = self._issue(user, claims.sid, session.expires_at)
+        pair = self._opener.issue(user, claims.sid, session.expires_at)
         rotation = _rotation(token, presented, claims.sid, pair, call, now)
         if not await sessions.rotate_if_current(self._db, claims.tid, claims.sid, rotation):
             return None
-        return self._result(_Opened(user, tenant, pair))
+        return Opened(user, tenant, pair).result()
 
     async def logout(self, call: Call) -> None:
         """End the caller's session: its refresh and access tokens stop working at once."""
@@ -458,71 +397,3 @@ class AuthService:
                 event_type="auth.login_failed",
                 data={"user_id": str(user_id) if user_id else None, "ip": call.client.ip},
             )
-
-    async def _open_session(
-        self,
-        uow: UnitOfWork,
-        user: UserRecord,
-        client: Client,
-        now: datetime,
-        opened_by: bytes | None,
-    ) -> TokenPair:
-        """A new session and its first pair; with ``opened_by`` (the opening message, see
-        _opening_key) the pair's ``jti`` values come from a stored seed, so that a second
-        delivery of the message gets the same pair back (_reopen)."""
-        session_id = uuid.uuid4()
-        expires_at = now + timedelta(seconds=self._settings.session_max_age)
-        seed = secrets.token_bytes(2 * JTI_BYTES) if opened_by is not None else None
-        pair = self._issue(user, session_id, expires_at, issued_at=int(now.timestamp()), seed=seed)
-        await sessions.insert_session(
-            uow,
-            session_id=session_id,
-            tenant_id=user.view.tenant_id,
-            user_id=user.view.id,
-            refresh_hash=refresh_token_hash(pair.refresh_token),
-            now=now,
-            expires_at=expires_at,
-            user_agent=client.user_agent,
-            ip=client.ip,
-            opened_by=opened_by,
-            token_seed=seed,
-        )
-        emit(
-            uow,
-            tenant_id=user.view.tenant_id,
-            event_type="session.created",
-            data={"session_id": str(session_id), "user_id": str(user.view.id)},
-        )
-        return pair
-
-    def _issue(
-        self,
-        user: UserRecord,
-        session_id: UUID,
-        session_ends_at: datetime,
-        *,
-        issued_at: int | None = None,
-        seed: bytes | None = None,
-        as_of: int | None = None,
-    ) -> TokenPair:
-        return self._tokens.issue_pair(
-            user_id=user.view.id,
-            tenant_id=user.view.tenant_id,
-            session_id=session_id,
-            role=user.view.role,
-            permissions=user.permissions,
-            session_ends_at=int(session_ends_at.timestamp()),
-            issued_at=issued_at,
-            seed=seed,
-            as_of=as_of,
-        )
-
-    def _result(self, opened: _Opened) -> LoginResult:
-        return LoginResult(
-            user=opened.user.view,
-            tenant=opened.tenant,
-            expires_in=opened.pair.access_expires_in,
-            access_token=opened.pair.access_token,
-            refresh_token=opened.pair.refresh_token,
-            refresh_expires_in=opened.pair.refresh_expires_in,
-        )
