@@ -24,6 +24,10 @@ QUEUE_DEAD: Final = "idp.dead"
 # idp.dlx feeds this queue; workers drop expired requests from it and pass the rest on to
 # idp.dead with their secrets redacted (workers/dead_letters.py).
 QUEUE_DEAD_INTAKE: Final = "idp.dead.intake"
+# idp.rpc's alternate exchange (fanout) and its queue: a request whose routing key no
+# family queue is bound to lands here, and a worker answers it (workers/unrouted.py).
+EXCHANGE_UNROUTED: Final = "idp.rpc.unrouted"
+QUEUE_UNROUTED: Final = "idp.unrouted"
 # Actions that end the caller's own session: sent again with the same message id after
 # they applied, they meet their own revocation, and get their stored (empty) reply.
 SELF_ENDING: Final = frozenset({"auth.logout", "auth.logout_all"})

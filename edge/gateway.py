@@ -6,8 +6,6 @@ the response. No business logic lives here.
 """
 
 import asyncio
-import re
-import uuid
 from typing import Any
 
 import orjson
@@ -376,15 +374,3 @@ def _is_message_id(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return 0 < size <= 200 and value.isprintable()
-
-
-def new_request_id(given: str | None) -> str:
-    """Echo a sane client request id (letters, digits and ``-_.:/+=``, as UUIDs, trace
-    ids and most log formats use, up to 128); otherwise make one. It goes into headers,
-    logs and error bodies, so spaces and markup are not echoed."""
-    if given and len(given) <= 128 and _REQUEST_ID_CHARS.fullmatch(given):
-        return given
-    return str(uuid.uuid4())
-
-
-_REQUEST_ID_CHARS = re.compile(r"[A-Za-z0-9._:/+=-]+")

@@ -9,12 +9,12 @@ from aiohttp import web
 
 from contracts.errors import ErrorCode
 from edge.errors import ApiError, error_response
-from edge.gateway import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE, Gateway, new_request_id
+from edge.gateway import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE, Gateway
 from edge.metrics import EdgeMetrics
 from edge.requester import RpcTimeout, RpcUnavailable
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
-from idp.tracing import TraceContext
+from idp.tracing import TraceContext, new_request_id
 
 log = logging.getLogger("idp.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

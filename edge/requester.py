@@ -203,8 +203,8 @@ class Requester:
     async def _connect(self) -> _Link:
         connection = await aio_pika.connect(self._settings.amqp_url, timeout=5)
         try:
+            await declare_topology(connection, self._settings)
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            await declare_topology(channel, self._settings)
             exchange = await channel.get_exchange(EXCHANGE_RPC, ensure=False)
             reply_queue = await channel.get_queue(REPLY_TO, ensure=False)
             await reply_queue.consume(self._on_message, no_ack=True)

@@ -1,23 +1,29 @@
 """The broker topology of SPEC 5, declared idempotently by the edge and the workers."""
 
+import logging
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aiormq.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
 
 from contracts.actions import (
     EXCHANGE_DLX,
     EXCHANGE_EVENTS,
     EXCHANGE_RPC,
+    EXCHANGE_UNROUTED,
     FAMILIES,
     QUEUE_DEAD,
     QUEUE_DEAD_INTAKE,
+    QUEUE_UNROUTED,
     family_queue,
 )
 from contracts.catalog import ACTIONS
 from idp.settings import Settings
 
+log = logging.getLogger("idp.topology")
 DEAD_LETTER_TTL_MS = 7 * 24 * 3600 * 1000
+RPC_ARGUMENTS: dict[str, Any] = {"alternate-exchange": EXCHANGE_UNROUTED}
 
 
 def request_queue_arguments(settings: Settings) -> dict[str, Any]:
@@ -30,10 +36,27 @@ def request_queue_arguments(settings: Settings) -> dict[str, Any]:
     return arguments
 
 
-async def declare_topology(channel: AbstractChannel, settings: Settings) -> None:
-    """Exchanges ``idp.rpc``, ``idp.events``, ``idp.dlx``; queues per family, ``idp.dead``,
-    and ``idp.dead.intake`` between the two (workers/dead_letters.py)."""
-    rpc = await channel.declare_exchange(EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True)
+async def declare_topology(connection: AbstractConnection, settings: Settings) -> None:
+    """Exchanges ``idp.rpc`` (with its alternate exchange ``idp.rpc.unrouted``),
+    ``idp.events``, ``idp.dlx``; queues per family, ``idp.unrouted``, ``idp.dead``, and
+    ``idp.dead.intake`` between the two (workers/dead_letters.py). On a channel of its
+    own, closed when done."""
+    for attempt in range(3):
+        try:
+            async with await connection.channel() as channel:
+                await _declare(channel, settings)
+            return
+        except ChannelNotFoundEntity:
+            # Another process replaced idp.rpc while this one bound to it (_rpc_exchange).
+            if attempt == 2:
+                raise
+
+
+async def _declare(channel: AbstractChannel, settings: Settings) -> None:
+    unrouted = await channel.declare_exchange(
+        EXCHANGE_UNROUTED, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    rpc = await _rpc_exchange(channel)
     await channel.declare_exchange(EXCHANGE_EVENTS, aio_pika.ExchangeType.TOPIC, durable=True)
     dlx = await channel.declare_exchange(EXCHANGE_DLX, aio_pika.ExchangeType.FANOUT, durable=True)
     parked: dict[str, Any] = {
@@ -46,10 +69,30 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> None
     # Bound straight to idp.dlx before the intake existed: it would get every dead letter,
     # secrets and all, a second time. (Unbinding what is not bound is a no-op.)
     await dead.unbind(dlx)
+    arguments = request_queue_arguments(settings)
+    stray = await channel.declare_queue(QUEUE_UNROUTED, durable=True, arguments=arguments)
+    await stray.bind(unrouted)
     for family in FAMILIES:
-        queue = await channel.declare_queue(
-            family_queue(family), durable=True, arguments=request_queue_arguments(settings)
-        )
+        queue = await channel.declare_queue(family_queue(family), durable=True, arguments=arguments)
         for action in ACTIONS.values():
             if action.family == family:
                 await queue.bind(rpc, routing_key=action.key)
+
+
+async def _rpc_exchange(channel: AbstractChannel) -> AbstractExchange:
+    """``idp.rpc`` with its alternate exchange. One declared by an earlier version without
+    it is replaced (RabbitMQ refuses to change an exchange's arguments): a request
+    published in the moment between is returned to its publisher (the edge answers 503),
+    and the family queues' bindings are made again right after, by every process that
+    declares the topology."""
+    try:
+        return await channel.declare_exchange(
+            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True, arguments=RPC_ARGUMENTS
+        )
+    except ChannelPreconditionFailed:
+        log.warning("replacing idp.rpc, declared without its alternate exchange")
+        await channel.reopen()
+        await channel.exchange_delete(EXCHANGE_RPC)
+        return await channel.declare_exchange(
+            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True, arguments=RPC_ARGUMENTS
+        )

@@ -1,8 +1,12 @@
-"""W3C trace context (``traceparent``) carried from HTTP through the broker (SPEC 8)."""
+"""Request ids and W3C trace context (``traceparent``), carried from HTTP through the
+broker (SPEC 8)."""
 
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
+
+_REQUEST_ID_CHARS = re.compile(r"[A-Za-z0-9._:/+=-]+")
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -31,3 +35,13 @@ class TraceContext:
     @property
     def header(self) -> str:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+def new_request_id(given: str | None) -> str:
+    """Echo a sane request id (letters, digits and ``-_.:/+=``, as UUIDs, trace ids and
+    most log formats use, up to 128); otherwise make one. It goes into headers, logs,
+    error bodies and the audit trail, so spaces, controls and markup are not echoed,
+    whether it came over HTTP (``X-Request-ID``) or AMQP (``x-request-id``)."""
+    if given and len(given) <= 128 and _REQUEST_ID_CHARS.fullmatch(given):
+        return given
+    return str(uuid.uuid4())

@@ -12,13 +12,13 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
-from contracts.actions import QUEUE_DEAD_INTAKE, family_queue
+from contracts.actions import QUEUE_DEAD_INTAKE, QUEUE_UNROUTED, family_queue
 from idp import amqp_properties
 from idp.preflight import check_amqp, check_postgres, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.settings import Settings
 from idp.topology import declare_topology
-from workers import dead_letters
+from workers import dead_letters, unrouted
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
@@ -67,6 +67,13 @@ def build_broker(
             no_reply=True,
             decoder=_raw_message,
         )(_consumer(routers[family], runtime))
+    broker.subscriber(
+        RabbitQueue(QUEUE_UNROUTED, declare=False),
+        channel=Channel(prefetch_count=16, publisher_confirms=False),
+        ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
+        decoder=_raw_message,
+    )(_requeued_on_failure(unrouted.answer, "message could not be settled"))
     broker.subscriber(
         RabbitQueue(QUEUE_DEAD_INTAKE, declare=False),
         # Confirms: the redacted copy is in idp.dead before the original is acked.
@@ -127,7 +134,7 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     )
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
-        await declare_topology(await connection.channel(), settings)
+        await declare_topology(connection, settings)
     runtime = Runtime.open(settings)
     revocation_ttl = settings.access_token_ttl + settings.jwt_leeway_seconds
 

@@ -9,7 +9,6 @@ times; on the last delivery the caller gets ``internal_error`` and the message g
 
 import logging
 import time
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -33,7 +32,7 @@ from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
 from idp.settings import Settings
-from idp.tracing import TraceContext
+from idp.tracing import TraceContext, new_request_id
 from workers import idempotency
 from workers.context import Call, Client
 from workers.encoded import Encoded
@@ -56,7 +55,7 @@ class Redeliver(Exception):
     """An unexpected failure on a delivery that is not the last one: requeue, no reply yet."""
 
 
-def _header(message: AbstractIncomingMessage, name: str) -> str | None:
+def header(message: AbstractIncomingMessage, name: str) -> str | None:
     value = (message.headers or {}).get(name)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -68,9 +67,9 @@ def _client(message: AbstractIncomingMessage, key: bytes) -> Client:
     only its broker account, which RabbitMQ vouches for (``user_id``): an address or user
     agent it names itself is neither counted nor recorded (SPEC 5: a publisher can do
     nothing an anonymous HTTP client cannot)."""
-    ip = _header(message, CLIENT_IP_HEADER)
-    user_agent = _header(message, USER_AGENT_HEADER)
-    signature = _header(message, SIGNATURE_HEADER)
+    ip = header(message, CLIENT_IP_HEADER)
+    user_agent = header(message, USER_AGENT_HEADER)
+    signature = header(message, SIGNATURE_HEADER)
     deadline = (message.headers or {}).get(DEADLINE_HEADER)
     if (
         signature is not None
@@ -153,7 +152,7 @@ async def _run(
         # the caller's current role (403).
         standing: Any = None
         if action.authenticated:
-            token = bearer_token(_header(message, "authorization"))
+            token = bearer_token(header(message, "authorization"))
             if action.permission is None:
                 principal = await runtime.authenticator.authenticate(token)
             else:
@@ -297,9 +296,9 @@ async def dispatch(
 ) -> None:
     """Serve one request message: reply exactly once, then ack (or requeue, or dead-letter)."""
     started = time.perf_counter()
-    trace = TraceContext.parse(_header(message, "traceparent")) or TraceContext.new()
+    trace = TraceContext.parse(header(message, "traceparent")) or TraceContext.new()
     call = Call(
-        request_id=_header(message, "x-request-id") or str(uuid.uuid4()),
+        request_id=new_request_id(header(message, "x-request-id")),
         message_id=message.message_id,
         client=_client(message, runtime.client_key),
     )
@@ -313,6 +312,13 @@ async def dispatch(
             reply = error_reply(
                 ErrorCode.INVALID_REQUEST,
                 f"a message property is not valid AMQP ({problem}); nothing was applied",
+            )
+        elif message.message_id and "\x00" in message.message_id:
+            # Valid AMQP, but PostgreSQL's text cannot hold U+0000, and a write's message
+            # id is stored (workers/idempotency.py): refused whatever the action.
+            reply = error_reply(
+                ErrorCode.INVALID_REQUEST,
+                "message_id must not contain U+0000; nothing was applied",
             )
         elif (deadline := _deadline(message)) is not None and time.time() > deadline:
             reply = error_reply(
@@ -333,7 +339,7 @@ async def dispatch(
     finally:
         metrics.in_flight.dec()
     if message.reply_to:
-        await _publish_reply(message, reply, call.request_id)
+        await publish_reply(message, reply, call.request_id)
     status = 200 if isinstance(reply, ReplyOk) else reply.error.status
     if status == 500:
         await message.reject(requeue=False)  # to idp.dead, with the caller already answered
@@ -360,7 +366,7 @@ async def dispatch(
     )
 
 
-async def _publish_reply(
+async def publish_reply(
     message: AbstractIncomingMessage, reply: ReplyOk | ReplyError, request_id: str
 ) -> None:
     channel: AmqpChannel = message.channel

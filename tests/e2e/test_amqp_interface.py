@@ -13,7 +13,7 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from contracts.actions import EXCHANGE_RPC
+from contracts.actions import EXCHANGE_RPC, EXCHANGE_UNROUTED
 from edge.requester import Requester
 from idp.settings import Settings
 from tests.e2e.admin_support import new_tenant, person
@@ -108,20 +108,35 @@ async def _published_login(
     settings: Settings, body: dict[str, Any], headers: dict[str, Any], **properties: Any
 ) -> dict[str, Any]:
     """``auth.login`` published as another system would (no Requester), and its reply."""
+    reply: dict[str, Any] = orjson.loads(
+        (await _published(settings, "auth.login", body, headers, **properties)).body
+    )
+    return reply
+
+
+async def _published(
+    settings: Settings,
+    routing_key: str,
+    body: dict[str, Any],
+    headers: dict[str, Any],
+    **properties: Any,
+) -> aio_pika.abc.AbstractIncomingMessage:
+    """A request published as another system would (no Requester), and its reply."""
     async with _publisher(settings) as (_, replies, exchange):
-        message_id = uuid.uuid4().hex
+        correlation_id = uuid.uuid4().hex
+        properties.setdefault("message_id", correlation_id)
         await exchange.publish(
             aio_pika.Message(
                 orjson.dumps(body),
-                correlation_id=message_id,
-                message_id=message_id,
+                correlation_id=correlation_id,
                 reply_to=replies.name,
                 headers=headers,
                 **properties,
             ),
-            routing_key="auth.login",
+            routing_key=routing_key,
         )
-        reply: dict[str, Any] = orjson.loads((await _first(replies)).body)
+        reply = await _first(replies)
+    assert reply.correlation_id == correlation_id
     return reply
 
 
@@ -132,6 +147,50 @@ async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractInco
             return message
         await asyncio.sleep(0.05)
     raise AssertionError("no reply within 5 s")
+
+
+@pytest.mark.parametrize(
+    ("exchange_name", "routing_key", "status", "code"),
+    [
+        # A typo, with a ``type`` naming a real action: the routing key is the action.
+        (EXCHANGE_RPC, "users.lsit", 404, "not_found"),
+        (EXCHANGE_RPC, "x" * 255, 404, "not_found"),
+        # What a request for a real action meets if its family queue is gone.
+        (EXCHANGE_UNROUTED, "users.list", 503, "unavailable"),
+    ],
+    ids=["typo", "longest key", "known action without its queue"],
+)
+async def test_a_request_no_queue_takes_still_gets_a_reply(
+    settings: Settings,
+    platform: Platform,
+    exchange_name: str,
+    routing_key: str,
+    status: int,
+    code: str,
+) -> None:
+    """SPEC 5: every request gets a reply, including one whose routing key no family queue
+    is bound to (idp.rpc's alternate exchange brings it to a worker)."""
+    async with _publisher(settings) as (channel, replies, _):
+        exchange = await channel.get_exchange(exchange_name)
+        correlation_id = uuid.uuid4().hex
+        await exchange.publish(
+            aio_pika.Message(
+                b"{}",
+                correlation_id=correlation_id,
+                reply_to=replies.name,
+                type="users.list",
+                message_id=correlation_id,
+                headers={"x-request-id": f"stray-{correlation_id}"},
+            ),
+            routing_key=routing_key,
+        )
+        message = await _first(replies)
+    assert message.correlation_id == correlation_id
+    assert (message.headers or {}).get("x-request-id") == f"stray-{correlation_id}"
+    error = orjson.loads(message.body)["error"]
+    assert orjson.loads(message.body)["ok"] is False
+    assert (error["status"], error["code"]) == (status, code)
+    assert routing_key[:100] in error["message"]
 
 
 async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
@@ -315,3 +374,55 @@ async def test_a_counted_login_failure_is_audited_whatever_the_deadline(
     headers = {"Authorization": f"Bearer {owner['access_token']}"}
     async with http.get("/v1/audit", params=params, headers=headers) as response:
         assert len((await response.json())["items"]) == 1
+
+
+async def test_a_request_id_that_is_not_sane_is_replaced_not_stored(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """The edge only echoes a sane ``X-Request-ID``; a publisher's ``x-request-id`` gets the
+    same rule. A NUL in it reached the audit trail's insert and failed every delivery
+    (500, dead-lettered), counting one wrong password five times toward the lockout."""
+    owner = await signup(http)
+    bearer = f"Bearer {owner['access_token']}"
+    for request_id in ("a\x00b", "a\nb\u202ec", "x" * 129, "has space"):
+        reply = await _published(
+            settings,
+            "roles.create",
+            {"name": f"r-{uuid.uuid4().hex[:8]}", "permissions": []},
+            {"authorization": bearer, "x-request-id": request_id},
+        )
+        assert orjson.loads(reply.body)["ok"] is True, reply.body
+        echoed = (reply.headers or {})["x-request-id"]
+        assert isinstance(echoed, str)
+        assert echoed != request_id
+        assert uuid.UUID(echoed)
+    slug = owner["tenant"]["slug"]
+    wrong = {"tenant": slug, "email": "owner@example.com", "password": "not the password!"}
+    for _ in range(4):  # four failures: one short of the lockout, if each counts once
+        reply_body = await _published_login(settings, wrong, {"x-request-id": "a\x00b"})
+        assert reply_body["error"]["code"] == "invalid_credentials", reply_body
+    right = {**wrong, "password": PASSWORD}
+    assert (await _published_login(settings, right, {}))["ok"] is True
+
+
+async def test_a_message_id_with_nul_is_refused_and_nothing_is_applied(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """AMQP allows U+0000 in ``message_id``; PostgreSQL's text does not, and a write's
+    message id is stored. A clear 400, never a 500 after five deliveries."""
+    owner = await signup(http)
+    bearer = f"Bearer {owner['access_token']}"
+    name = f"nul-{uuid.uuid4().hex[:8]}"
+    for key, body in (
+        ("roles.create", {"name": name, "permissions": []}),
+        ("auth.password_reset_request", {"tenant": owner["tenant"]["slug"], "email": "x@y.io"}),
+    ):
+        reply = await _published(
+            settings, key, body, {"authorization": bearer}, message_id="ab\x00cd"
+        )
+        error = orjson.loads(reply.body)["error"]
+        assert (error["status"], error["code"]) == (400, "invalid_request"), key
+        assert "message_id" in error["message"]
+    async with http.get("/v1/roles", headers={"Authorization": bearer}) as response:
+        roles = (await response.json())["items"]
+    assert name not in {role["name"] for role in roles}

@@ -106,8 +106,8 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
     local = settings.model_copy(update={"amqp_url": url, "max_deliveries": 3})
     connection = await aio_pika.connect(url)
     async with connection:
+        await declare_topology(connection, local)
         channel = await connection.channel()
-        await declare_topology(channel, local)
         await (await channel.get_queue(QUEUE_DEAD)).purge()
     runtime = Runtime.open(local)
     ttl = local.access_token_ttl + local.jwt_leeway_seconds
