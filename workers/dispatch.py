@@ -56,9 +56,15 @@ class Redeliver(Exception):
 
 
 def header(message: AbstractIncomingMessage, name: str) -> str | None:
-    value = (message.headers or {}).get(name)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+    """A header's value as text. ``name`` is lower case; AMQP header names are
+    case-sensitive, but publishers bring HTTP's habits (``Authorization``), so another
+    case counts when the exact name is absent. A byte string (AMQP ``x``) is UTF-8."""
+    headers = message.headers or {}
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
     return str(value) if value is not None else None
 
 

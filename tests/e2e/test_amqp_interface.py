@@ -42,13 +42,18 @@ async def _publisher(
         yield channel, replies, await channel.get_exchange(EXCHANGE_RPC)
 
 
+@pytest.mark.parametrize(
+    ("name", "as_bytes"),
+    [("authorization", False), ("Authorization", False), ("authorization", True)],
+    ids=["as SPEC names it", "in HTTP's case", "as a byte string"],
+)
 async def test_a_valid_bearer_token_works_over_amqp(
-    amqp: Requester, http: aiohttp.ClientSession
+    settings: Settings, http: aiohttp.ClientSession, name: str, as_bytes: bool
 ) -> None:
     owner = await signup(http)
-    reply = await amqp.call(
-        "auth.me", {}, headers={"authorization": f"Bearer {owner['access_token']}"}
-    )
+    value = f"Bearer {owner['access_token']}"
+    headers = {name: bytearray(value.encode()) if as_bytes else value}
+    reply = orjson.loads((await _published(settings, "auth.me", {}, headers)).body)
     assert reply["ok"] is True
     assert reply["data"]["user"]["id"] == owner["user"]["id"]
 
