@@ -54,7 +54,7 @@ INTERNAL = b'{"ok":false,"error":{"code":"internal_error","status":500}}'
 
 def _authenticator(settings: Settings) -> Authenticator:
     redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2)
-    ttl = settings.access_token_ttl + settings.jwt_leeway_seconds
+    ttl = settings.revocation_ttl_seconds
     return Authenticator(TokenCodec(settings), RevocationStore(redis, ttl))
 
 

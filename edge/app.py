@@ -47,7 +47,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     requester = Requester(settings)
     await requester.start()
-    revocations = RevocationStore(redis, settings.access_token_ttl + settings.jwt_leeway_seconds)
+    revocations = RevocationStore(redis, settings.revocation_ttl_seconds)
     app[GATEWAY] = gateway = Gateway(
         settings,
         requester,

@@ -334,8 +334,8 @@ def _bearer_mode(request: web.Request) -> bool:
     return request.headers.get("X-Auth-Mode", "").lower() == "bearer"
 
 
-# The codings aiohttp decodes here; br and zstd need libraries this edge does not have,
-# and aiohttp refuses those itself (edge/protocol.py).
+# The codings left to aiohttp: it decodes the first four; br and zstd need libraries this
+# edge does not have, and aiohttp refuses those itself (edge/protocol.py).
 _DECODABLE_CODINGS = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from contracts.errors import ErrorCode
 from edge.errors import ApiError, error_response
@@ -34,7 +35,8 @@ def _as_api_error(exc: Exception) -> ApiError:
             return exc
         case TokenError():
             return ApiError(exc.code, str(exc))
-        case RevocationUnavailable() | RpcUnavailable():
+        case RevocationUnavailable() | RpcUnavailable() | RedisError():
+            # RedisError: the per-address count of a request the edge refuses itself.
             return ApiError(ErrorCode.UNAVAILABLE, "service temporarily unavailable; retry later")
         case RpcTimeout():
             return ApiError(ErrorCode.TIMEOUT, "no reply within the request budget")
@@ -72,7 +74,8 @@ def build_middleware(
                     response.headers["Access-Control-Max-Age"] = "600"
             else:
                 response = await handler(request)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the client went away: no response, no log line
+            metrics.in_flight.dec()
             raise
         except Exception as exc:  # noqa: BLE001 - every error becomes the error shape
             try:

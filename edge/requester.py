@@ -73,11 +73,6 @@ class Requester:
         self._supervisor: asyncio.Task[None] | None = None
         self._probe: AbstractChannel | None = None  # queue_counts' own channel
         self._probe_lock = asyncio.Lock()
-        self.timeouts = 0
-
-    @property
-    def amqp_url(self) -> str:
-        return self._settings.amqp_url
 
     @property
     def connected(self) -> bool:
@@ -167,7 +162,6 @@ class Requester:
                     raise RpcUnavailable("message broker unavailable") from exc
                 return await future
         except TimeoutError:
-            self.timeouts += 1
             raise RpcTimeout(f"no reply within {budget:g} s") from None
         finally:
             self._pending.pop(correlation_id, None)

@@ -95,7 +95,7 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Users and roles (issue 3)
+    # Users and roles
     invite_ttl_seconds: int = Field(7 * 24 * 3600, ge=300, le=30 * 24 * 3600)
     permission_cache_seconds: int = Field(300, ge=1, le=24 * 3600)
     # Brute force (SPEC 4.5): failures per account before delays start, the longest
@@ -202,6 +202,12 @@ class Settings(BaseSettings):
         if self.edge_public_url:
             return self.edge_public_url.rstrip("/")
         return f"http://{self.edge_host}:{self.edge_port}"
+
+    @property
+    def revocation_ttl_seconds(self) -> int:
+        """How long a revocation record must outlive its access tokens: their lifetime
+        plus the leeway a verifier grants past ``exp``."""
+        return self.access_token_ttl + self.jwt_leeway_seconds
 
     @cached_property
     def owner_database_url(self) -> str:

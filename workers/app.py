@@ -136,7 +136,7 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     async with connection:
         await declare_topology(connection, settings)
     runtime = Runtime.open(settings)
-    revocation_ttl = settings.access_token_ttl + settings.jwt_leeway_seconds
+    revocation_ttl = settings.revocation_ttl_seconds
 
     async def restore_revocations() -> None:
         if await restore_if_lost(runtime.db, runtime.revocations, revocation_ttl):

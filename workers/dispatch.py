@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
@@ -358,12 +359,26 @@ async def dispatch(
         metrics.latency.labels(key, str(status)).observe(elapsed)
     principal = call.principal
     tenant, user = (principal.tid, principal.sub) if principal else call.subject or (None, None)
+    log_message(call.request_id, trace, key, status, elapsed, tenant=tenant, user=user)
+
+
+def log_message(
+    request_id: str,
+    trace: TraceContext,
+    routing_key: str,
+    status: int,
+    elapsed: float,
+    *,
+    tenant: UUID | None = None,
+    user: UUID | None = None,
+) -> None:
+    """The one log line per message (SPEC 8)."""
     log.info(
         "message",
         extra={
-            "request_id": call.request_id,
+            "request_id": request_id,
             "trace_id": trace.trace_id,
-            "routing_key": key,
+            "routing_key": routing_key,
             "tenant": str(tenant) if tenant else None,
             "user": str(user) if user else None,
             "status": status,

@@ -39,7 +39,6 @@ class Runtime:
     hasher: PasswordHasher
     authenticator: Authenticator
     revocations: RevocationStore
-    sessions: SessionEnder
     auth: AuthService
     metrics: WorkerMetrics
     permissions: PermissionCheck
@@ -60,9 +59,7 @@ class Runtime:
         )
         hasher = PasswordHasher(settings)
         tokens = TokenCodec(settings)
-        revocations = RevocationStore(
-            redis, settings.access_token_ttl + settings.jwt_leeway_seconds
-        )
+        revocations = RevocationStore(redis, settings.revocation_ttl_seconds)
         ender = SessionEnder(revocations)
         permissions = PermissionCheck(redis, db.transaction, settings.permission_cache_seconds)
         throttle = Throttle(redis, settings, clock)
@@ -73,7 +70,6 @@ class Runtime:
             hasher=hasher,
             authenticator=Authenticator(tokens, revocations),
             revocations=revocations,
-            sessions=ender,
             auth=AuthService(
                 settings=settings,
                 db=db,

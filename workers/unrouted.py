@@ -6,7 +6,6 @@ action: a typo, or an action of a newer version. Its publisher learns so at once
 of waiting out its budget. Nothing is applied and the body is not read.
 """
 
-import logging
 import time
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -14,10 +13,9 @@ from aio_pika.abc import AbstractIncomingMessage
 from contracts.catalog import ACTIONS
 from contracts.envelope import error_reply
 from contracts.errors import ErrorCode
-from idp.tracing import new_request_id
-from workers.dispatch import header, publish_reply
+from idp.tracing import TraceContext, new_request_id
+from workers.dispatch import header, log_message, publish_reply
 
-log = logging.getLogger("idp.worker")
 # The longest routing key a reply or a log line repeats (AMQP allows 255 bytes).
 SHOWN_KEY_CHARS = 100
 
@@ -42,14 +40,5 @@ async def answer(message: AbstractIncomingMessage) -> None:
     if message.reply_to:
         await publish_reply(message, reply, request_id)
     await message.ack()
-    log.info(
-        "message",
-        extra={
-            "request_id": request_id,
-            "routing_key": shown,
-            "tenant": None,
-            "user": None,
-            "status": reply.error.status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        },
-    )
+    trace = TraceContext.parse(header(message, "traceparent")) or TraceContext.new()
+    log_message(request_id, trace, shown, reply.error.status, time.perf_counter() - started)

@@ -100,7 +100,7 @@ class TokenCodec:
 
         With a ``seed`` (32 random bytes) the two ``jti`` values are taken from it instead
         of drawn here, so the same seed, time and claims sign the same pair again: a login
-        delivered twice hands back the pair it issued (workers/auth/service.py) without
+        delivered twice hands back the pair it issued (workers/auth/opening.py) without
         any token stored. The seed alone is no token: signing needs the secrets.
 
         The lifetimes reported are as of ``as_of`` (default: the issue time, so a pair

@@ -4,6 +4,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -45,8 +46,10 @@ async def _outage(
     start_cmd: tuple[str, str] | None,
     figures: list[Figures],
     outage_seconds: float = 3.0,
+    during: Callable[[aiohttp.ClientSession], Awaitable[None]] | None = None,
 ) -> tuple[list[tuple[float, Outcome]], float, float]:
-    """Reads under load across an outage; returns the log, the restart time and recovery."""
+    """Reads under load across an outage; returns the log, the restart time and recovery.
+    ``during`` runs a second into the outage, with a session on the platform."""
     async with aiohttp.ClientSession(base_url=platform.url) as http:
         owner = await signup(http)
     headers = {"Authorization": f"Bearer {owner['access_token']}"}
@@ -58,7 +61,11 @@ async def _outage(
         await asyncio.sleep(2)
         baseline_end = time.monotonic()
         await asyncio.to_thread(control, *stop_cmd)
-        await asyncio.sleep(outage_seconds)
+        await asyncio.sleep(1.0)
+        if during is not None:
+            async with aiohttp.ClientSession(base_url=platform.url) as probe:
+                await during(probe)
+        await asyncio.sleep(outage_seconds - 1.0)
         if start_cmd is not None:
             await asyncio.to_thread(control, *start_cmd)
         restarted = time.monotonic()
@@ -109,10 +116,23 @@ async def test_rabbitmq_restart(fault_platform: Platform, figures: list[Figures]
 
 
 async def test_redis_outage_fails_closed(fault_platform: Platform, figures: list[Figures]) -> None:
+    refused: list[int] = []
+
+    async def malformed_login(http: aiohttp.ClientSession) -> None:
+        # Refused by the edge itself, which counts it against its address first (Redis).
+        async with http.post("/v1/auth/login", data=b"not json") as response:
+            refused.append(response.status)
+
     log, _, _ = await _outage(
-        fault_platform, "Redis stopped under load", ("redis", "stop"), ("redis", "start"), figures
+        fault_platform,
+        "Redis stopped under load",
+        ("redis", "stop"),
+        ("redis", "start"),
+        figures,
+        during=malformed_login,
     )
     assert all(o.status in {200, 503} for _, o in log)  # never a 500, never a bypass
+    assert refused == [503]
 
 
 async def test_postgres_restart_loses_and_doubles_nothing(

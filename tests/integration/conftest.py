@@ -17,9 +17,7 @@ from workers.uow import Database
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     runtime = Runtime.open(settings)
     # What a worker does at start: make sure Redis holds every revocation record.
-    await restore_if_lost(
-        runtime.db, runtime.revocations, settings.access_token_ttl + settings.jwt_leeway_seconds
-    )
+    await restore_if_lost(runtime.db, runtime.revocations, settings.revocation_ttl_seconds)
     yield runtime
     await runtime.close()
 

@@ -168,7 +168,7 @@ async def test_a_late_reply_is_dropped_never_handed_to_another_call(
         await responder.close()
 
 
-async def _drop_connections(requester: Requester) -> None:
+async def _drop_connections(requester: Requester, amqp_url: str) -> None:
     """Cut the edge's broker connection the way a broker restart would."""
     if shutil.which("rabbitmqctl"):
         subprocess.run(
@@ -177,7 +177,7 @@ async def _drop_connections(requester: Requester) -> None:
                 "-q",
                 "close_all_connections",
                 "--vhost",
-                vhost_of(requester.amqp_url),
+                vhost_of(amqp_url),
                 "--limit",
                 "100",
                 "t",
@@ -191,10 +191,12 @@ async def _drop_connections(requester: Requester) -> None:
         await link.connection.close()
 
 
-async def test_broker_loss_fails_pending_calls_and_reconnects(requester: Requester) -> None:
+async def test_broker_loss_fails_pending_calls_and_reconnects(
+    requester: Requester, rpc_settings: Settings
+) -> None:
     pending = asyncio.create_task(requester.call("files.ping", {}, headers={}, budget=5))
     await asyncio.sleep(0.2)
-    await _drop_connections(requester)
+    await _drop_connections(requester, rpc_settings.amqp_url)
     started = time.monotonic()
     with pytest.raises(RpcUnavailable):
         await pending

@@ -33,7 +33,7 @@ async def test_lost_records_fail_closed_until_restored_from_postgres(
     with pytest.raises(RevocationUnavailable):
         await runtime.authenticator.authenticate(live.access_token)
 
-    ttl = settings.access_token_ttl + settings.jwt_leeway_seconds
+    ttl = settings.revocation_ttl_seconds
     assert await restore_if_lost(runtime.db, runtime.revocations, ttl) is True
     assert await runtime.revocations.is_revoked(ended_claims.sid)
     assert not await runtime.revocations.is_revoked(live_claims.sid)

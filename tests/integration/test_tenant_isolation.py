@@ -46,9 +46,8 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
         assert await user_repo.user_by_id(uow, b.user.id) is None
         assert await user_repo.user_by_email(uow, b.user.email) is None
         assert await user_repo.get_tenant(uow, b.tenant.id) is None
-        assert await sessions.lock_session(uow, b_session) is None
         assert await sessions.lock_session_with_owner(uow, b_session) is None
-        assert await user_repo.user_and_tenant(uow, b.user.id) is None
+        assert await user_repo.user_and_tenant_alone(db, a.tenant.id, b.user.id) is None
         visible = (
             (await uow.connection.execute(select(users.c.tenant_id).distinct())).scalars().all()
         )

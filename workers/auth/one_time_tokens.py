@@ -131,9 +131,7 @@ async def redeemed_by(
     row = (
         await uow.connection.execute(
             select(one_time_tokens.c.user_id).where(
-                one_time_tokens.c.token_hash == _digest(token),
-                one_time_tokens.c.purpose.in_(purposes),
-                one_time_tokens.c.used_by == used_by,
+                *_named(token, purposes), one_time_tokens.c.used_by == used_by
             )
         )
     ).one_or_none()

@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy import select, update
 
+from contracts.events import RevokeReason
 from contracts.models import Tenant
 from workers.tables import sessions, users
 from workers.uow import Database, UnitOfWork
@@ -33,10 +34,6 @@ VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10)
 _SESSION_OPENED_BY = """
 SELECT id, created_at, expires_at, revoked_at, refresh_hash, token_seed
 FROM sessions WHERE user_id = $1 AND opened_by = $2 FOR UPDATE
-"""
-_LOCK_SESSION = """
-SELECT id, user_id, refresh_hash, previous_hash, rotated_at, grace_blob, expires_at, revoked_at
-FROM sessions WHERE id = $1 FOR UPDATE
 """
 _LOCK_SESSION_WITH_OWNER = f"""
 SELECT s.id AS session_id, s.user_id AS session_user_id, s.refresh_hash, s.previous_hash,
@@ -104,17 +101,12 @@ async def session_opened_by(
     return OpenedSession(**row) if row is not None else None
 
 
-async def lock_session(uow: UnitOfWork, session_id: UUID) -> SessionRecord | None:
-    """The session row, locked until the transaction ends: refreshes of one session queue up."""
-    row = await uow.fetchrow(_LOCK_SESSION, session_id)
-    return SessionRecord(**row) if row is not None else None
-
-
 async def lock_session_with_owner(
     uow: UnitOfWork, session_id: UUID
 ) -> tuple[SessionRecord, tuple[UserRecord, Tenant] | None] | None:
-    """``lock_session``, with the session's user and tenant read in the same statement
-    (None for them if the user is gone): a refresh's reads in one round trip."""
+    """The session row, locked until the transaction ends (refreshes of one session queue
+    up), with its user and tenant read in the same statement (None for them if the user
+    is gone): a refresh's reads in one round trip."""
     return _session_and_owner(await uow.fetchrow(_LOCK_SESSION_WITH_OWNER, session_id))
 
 
@@ -193,7 +185,7 @@ async def rotate_if_current(
 
 
 async def revoke(
-    uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: str
+    uow: UnitOfWork, session_ids: list[UUID], *, now: datetime, reason: RevokeReason
 ) -> list[tuple[UUID, UUID]]:
     """End the given sessions; returns (session id, user id) of those that were live."""
     if not session_ids:

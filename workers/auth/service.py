@@ -250,7 +250,7 @@ class AuthService:
             if key is not None and (again := await self._opener.reopen(uow, user, key, now)):
                 return again
             if rehash is not None:
-                await users.set_password_hash(uow, user.view.id, rehash, now)
+                await sessions.set_password(uow, user.view.id, password_hash=rehash, now=now)
             audit(
                 uow,
                 call,

@@ -7,6 +7,7 @@ or deleting a user, password changes, an admin revoking sessions).
 from datetime import datetime
 from uuid import UUID
 
+from contracts.events import RevokeReason
 from idp.security.revocation import RevocationStore
 from workers.auth import repository as sessions
 from workers.context import Call
@@ -26,7 +27,7 @@ class SessionEnder:
         tenant_id: UUID,
         session_ids: list[UUID],
         actor_id: UUID | None,
-        reason: str,
+        reason: RevokeReason,
         now: datetime,
     ) -> list[UUID]:
         """End the given live sessions; returns those that were still live."""
@@ -65,7 +66,7 @@ class SessionEnder:
         tenant_id: UUID,
         user_id: UUID,
         actor_id: UUID | None,
-        reason: str,
+        reason: RevokeReason,
         now: datetime,
         keep: UUID | None = None,
     ) -> list[UUID]:

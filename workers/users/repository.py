@@ -39,10 +39,6 @@ USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
 _USER_SELECT = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN}"
 _USER_BY_ID = _USER_SELECT + " WHERE u.id = $1"
 _USER_BY_EMAIL = _USER_SELECT + " WHERE lower(u.email) = $1"
-_USER_AND_TENANT = (
-    f"SELECT {USER_AND_TENANT_COLUMNS} FROM {_USER_JOIN} JOIN tenants t ON t.id = u.tenant_id"
-    " WHERE u.id = $1"
-)
 _TENANT_BY_ID = f"SELECT t.id AS tenant_id, {_TENANT_COLUMNS} FROM tenants t WHERE t.id = $1"
 
 
@@ -108,15 +104,10 @@ def tenant_view(row: Any) -> Tenant:
     )
 
 
-async def user_and_tenant(uow: UnitOfWork, user_id: UUID) -> tuple[UserRecord, Tenant] | None:
-    """A user with their tenant, in one statement (the hot path of ``auth.me``)."""
-    return with_tenant(await uow.fetchrow(_USER_AND_TENANT, user_id))
-
-
 async def user_and_tenant_alone(
     db: Database, tenant_id: UUID, user_id: UUID
 ) -> tuple[UserRecord, Tenant] | None:
-    """``user_and_tenant`` as one statement with no transaction around it (migration
+    """A user with their tenant, as one statement with no transaction around it (migration
     0008's ``idp_user_and_tenant`` binds the tenant itself): the hot path of ``auth.me``."""
     rows = await db.fetch_alone("SELECT * FROM idp_user_and_tenant($1, $2)", tenant_id, user_id)
     return with_tenant(rows[0]) if rows else None
@@ -190,16 +181,6 @@ async def user_by_id(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
 async def user_by_email(uow: UnitOfWork, email: str) -> UserRecord | None:
     row = await uow.fetchrow(_USER_BY_EMAIL, email.lower())
     return _record(row) if row is not None else None
-
-
-async def set_password_hash(
-    uow: UnitOfWork, user_id: UUID, password_hash: str, now: datetime
-) -> None:
-    await uow.connection.execute(
-        update(users)
-        .where(users.c.id == user_id)
-        .values(password_hash=password_hash, updated_at=now)
-    )
 
 
 def _escape_like(text: str) -> str:

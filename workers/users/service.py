@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 
 from contracts.envelope import FieldError
+from contracts.events import RevokeReason
 from contracts.models import User
 from contracts.permissions import OWNER_ROLE
 from contracts.users import (
@@ -261,7 +262,7 @@ class UsersService:
             raise Conflict("the last owner cannot be demoted, disabled or deleted")
 
     async def _cut_off(
-        self, uow: UnitOfWork, call: Call, target: UserRecord, reason: str, now: datetime
+        self, uow: UnitOfWork, call: Call, target: UserRecord, reason: RevokeReason, now: datetime
     ) -> None:
         """End every session (access tokens stop within 1 s), void the reset and invitation
         mails not yet used (a disabled account is often a compromised one: re-enabling it
