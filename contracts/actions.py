@@ -28,9 +28,6 @@ QUEUE_DEAD_INTAKE: Final = "idp.dead.intake"
 # family queue is bound to lands here, and a worker answers it (workers/unrouted.py).
 EXCHANGE_UNROUTED: Final = "idp.rpc.unrouted"
 QUEUE_UNROUTED: Final = "idp.unrouted"
-# Actions that end the caller's own session: sent again with the same message id after
-# they applied, they meet their own revocation, and get their stored (empty) reply.
-SELF_ENDING: Final = frozenset({"auth.logout", "auth.logout_all"})
 FAMILIES: Final[tuple[str, ...]] = ("auth", "users", "roles", "files")
 
 
@@ -49,6 +46,10 @@ class Action:
     read_only: bool = False
     # Counted by the per-address limit (SPEC 4.5: login, sign-up and reset requests).
     address_limited: bool = False
+    # Ends the caller's own session (logout): sent again with the same message id after
+    # it applied, it meets its own revocation and gets its stored (empty) reply; over
+    # HTTP, its answer clears the session cookies.
+    ends_own_session: bool = False
 
     @property
     def family(self) -> str:
@@ -73,12 +74,21 @@ def action(
     summary: str = "",
     read_only: bool = False,
     address_limited: bool = False,
+    ends_own_session: bool = False,
 ) -> Action:
     """Declare an action once; a second declaration of the same key is a programming error."""
     if key in ACTIONS:
         raise ValueError(f"action {key} declared twice")
     declared = Action(
-        key, request, response, authenticated, permission, summary, read_only, address_limited
+        key,
+        request,
+        response,
+        authenticated,
+        permission,
+        summary,
+        read_only,
+        address_limited,
+        ends_own_session,
     )
     ACTIONS[key] = declared
     return declared

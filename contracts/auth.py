@@ -100,6 +100,11 @@ class LogoutRequest(Request):
 
 
 AUTH_LOGOUT = action(
-    "auth.logout", LogoutRequest, None, authenticated=True, summary="End the current session"
+    "auth.logout",
+    LogoutRequest,
+    None,
+    authenticated=True,
+    summary="End the current session",
+    ends_own_session=True,
 )
 AUTH_ME = action("auth.me", Empty, Me, authenticated=True, read_only=True, summary="The caller")

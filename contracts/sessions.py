@@ -70,6 +70,7 @@ AUTH_LOGOUT_ALL = action(
     None,
     authenticated=True,
     summary="End every session of the caller",
+    ends_own_session=True,
 )
 AUTH_SESSIONS_LIST = action(
     "auth.sessions_list",

@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from contracts.actions import SELF_ENDING, Action
+from contracts.actions import Action
 from contracts.auth import AUTH_REFRESH
 from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
@@ -23,7 +23,7 @@ from edge.errors import ApiError, error_response, json_response, raw_json_respon
 from edge.metrics import EdgeMetrics
 from edge.origins import UNSAFE_METHODS, OriginPolicy
 from edge.requester import Requester, RpcTimeout, decode_reply
-from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_ENDS, SESSION_RESULTS
+from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_RESULTS
 from edge.routes.model import HttpRoute
 from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator, SessionEnded, bearer_token
@@ -84,7 +84,7 @@ class Gateway:
             try:
                 token = await self._authenticate(request, action)
             except TokenError as refused:
-                if action.key not in SESSION_ENDS or "Authorization" in request.headers:
+                if not action.ends_own_session or "Authorization" in request.headers:
                     raise
                 # A browser idle past the access cookie's 15 minutes still holds the
                 # refresh cookie (7 days), which no script can delete: its logout must
@@ -133,7 +133,7 @@ class Gateway:
             and body != _OK_EMPTY
             and route.status != 204
             and action.key not in SESSION_RESULTS
-            and action.key not in SESSION_ENDS
+            and not action.ends_own_session
         ):
             # A plain success: its data goes out as the worker encoded it, without
             # decoding and encoding it again (54 us for a page of 50 users).
@@ -149,7 +149,7 @@ class Gateway:
             # A logout retried with its Idempotency-Key after it ended the session (its
             # answer was lost): the worker answers with the stored reply if the first
             # attempt was applied, and 401 otherwise (workers/dispatch.py).
-            if not (action.key in SELF_ENDING and request.headers.get("Idempotency-Key")):
+            if not (action.ends_own_session and request.headers.get("Idempotency-Key")):
                 raise
             claims = ended.claims
         request[PRINCIPAL] = claims
@@ -292,14 +292,16 @@ class Gateway:
                 retry_after=error.get("retry_after"),
             )
             response = error_response(api_error, request[REQUEST_ID])
-            if key in SESSION_ENDS or (key in SESSION_RESULTS and api_error.status == 401):
+            if route.action.ends_own_session or (
+                key in SESSION_RESULTS and api_error.status == 401
+            ):
                 self._clear_cookies_sent(request, response)
             return response
         data = reply.get("data")
         if route.status == 204 or data is None:
             # A body-less success: 202 (accepted, e.g. reset requests) or 204.
             response = web.Response(status=202 if route.status == 202 else 204)
-            if key in SESSION_ENDS:
+            if route.action.ends_own_session:
                 self._clear_cookies_sent(request, response)
             return response
         if key in SESSION_RESULTS and isinstance(data, dict):

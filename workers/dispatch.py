@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from contracts.actions import DEADLINE_HEADER, SELF_ENDING
+from contracts.actions import DEADLINE_HEADER, Action
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
@@ -176,7 +176,7 @@ async def _run(
         if action.permission is not None and call.principal is not None:
             await runtime.permissions.require_from(call.principal, action.permission, standing)
         if action.replayable and call.message_id and call.principal is not None:
-            return await _apply_once(runtime, action.key, handler, request, raw, call), call
+            return await _apply_once(runtime, action, handler, request, raw, call), call
         result = await handler(request, call, runtime)
         if isinstance(result, LoginResult):
             call = replace(call, subject=(result.tenant.id, result.user.id))
@@ -186,7 +186,7 @@ async def _run(
         # A logout sent again with the same id after it ended its own session gets the
         # reply it got (an empty success), not a 401 that would say it failed. Only these
         # actions: a revoked token must not fetch what another session's writes returned.
-        if action.key in SELF_ENDING and call.message_id:
+        if action.ends_own_session and call.message_id:
             try:
                 raw = _body(message)
             except orjson.JSONDecodeError:
@@ -197,7 +197,7 @@ async def _run(
                 user_id=exc.claims.sub,
                 message_id=call.message_id,
                 routing_key=key,
-                digest=_request_digest(key, raw, exc.claims),
+                digest=_request_digest(action, raw, exc.claims),
             )
             if replay is not None:
                 return _replayed(replay), replace(call, principal=exc.claims)
@@ -232,7 +232,7 @@ async def _run(
 
 
 async def _apply_once(
-    runtime: Runtime, key: str, handler: Handler, request: BaseModel, raw: Any, call: Call
+    runtime: Runtime, action: Action, handler: Handler, request: BaseModel, raw: Any, call: Call
 ) -> ReplyOk | ReplyError:
     """Run a write in one transaction with its idempotency record (workers.idempotency).
 
@@ -248,8 +248,8 @@ async def _apply_once(
             uow,
             user_id=caller.sub,
             message_id=message_id,
-            routing_key=key,
-            digest=_request_digest(key, raw, caller),
+            routing_key=action.key,
+            digest=_request_digest(action, raw, caller),
         )
         if replay is not None:
             return _replayed(replay)
@@ -271,13 +271,13 @@ async def _apply_once(
     return reply
 
 
-def _request_digest(key: str, raw: Any, claims: AccessClaims) -> bytes:
+def _request_digest(action: Action, raw: Any, claims: AccessClaims) -> bytes:
     """What a message id stands for. A logout's body says nothing of what it ends (its
     session): the same id from another session of the user is another request (409),
     not the replay of a logout that leaves this session alive."""
-    if key in SELF_ENDING:
-        return idempotency.request_hash(key, {"body": raw, "session": str(claims.sid)})
-    return idempotency.request_hash(key, raw)
+    if action.ends_own_session:
+        return idempotency.request_hash(action.key, {"body": raw, "session": str(claims.sid)})
+    return idempotency.request_hash(action.key, raw)
 
 
 def _replayed(replay: idempotency.Replay) -> ReplyOk | ReplyError:

@@ -68,7 +68,5 @@ ROUTES: tuple[HttpRoute, ...] = (
 SESSION_RESULTS = frozenset(
     {actions.AUTH_SIGNUP.key, actions.AUTH_LOGIN.key, actions.AUTH_REFRESH.key}
 )
-# Actions that end the caller's session: cookies are cleared.
-SESSION_ENDS = frozenset({actions.AUTH_LOGOUT.key, sessions.AUTH_LOGOUT_ALL.key})
 # Actions that take the refresh token from its cookie when the body has none.
 REFRESH_FROM_COOKIE = frozenset({actions.AUTH_REFRESH.key})
