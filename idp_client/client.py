@@ -1,8 +1,10 @@
 """``AsyncIdpClient``: one typed method per SPEC 4.3 route, in bearer mode.
 
-Results are the contract models where ``contracts/`` has one (``LoginResult``, ``Me``,
-``User``, ``Tenant``); elsewhere the JSON object as sent (``Json``), a ``Page`` for
-keyset-paginated lists, a list for the other lists, and None for 202/204 answers.
+Results are the contract models the route's action answers with (``contracts/``): a
+``Page`` of them for keyset-paginated lists, a plain list for the other lists (taken from
+the contract's ``{"items": [...]}``), and None for 202/204 answers. A success body that
+does not match its model raises ``pydantic.ValidationError``. Only the operational routes,
+which have no contract model, give a decoded JSON object (``Json``) or text.
 Every method takes ``request_id`` (sent as ``X-Request-ID``); every POST method also
 takes ``idempotency_key`` (sent as ``Idempotency-Key``: a retried write applies once).
 """
@@ -13,7 +15,11 @@ from urllib.parse import quote
 from uuid import UUID
 
 from contracts.auth import LoginResult, Me
+from contracts.files import CreatedFile, File, FileDetail
 from contracts.models import Tenant, User
+from contracts.roles import PermissionCatalogue, PermissionView, Role, RoleList
+from contracts.sessions import SessionList, SessionView
+from contracts.users import AuditEntry
 from idp_client.models import Json, Page, Tokens
 from idp_client.transport import TokenListener, Transport
 
@@ -22,14 +28,6 @@ Id = UUID | str
 
 def _seg(value: Id) -> str:
     return quote(str(value), safe="")
-
-
-def _items(body: Any) -> list[Any]:
-    """A list result, whether sent bare or as ``{"items": [...]}``."""
-    if isinstance(body, dict):
-        items = body.get("items", [])
-        return list(items) if isinstance(items, list) else []
-    return list(body) if isinstance(body, list) else []
 
 
 def _fields(**values: Any) -> Json:
@@ -248,9 +246,10 @@ class AsyncIdpClient:
         )
         self.set_tokens(None)
 
-    async def list_sessions(self, *, request_id: str | None = None) -> list[Json]:
+    async def list_sessions(self, *, request_id: str | None = None) -> list[SessionView]:
         """``GET /v1/auth/sessions``: own live sessions."""
-        return _items(await self._t.call("GET", "/v1/auth/sessions", request_id=request_id))
+        body = await self._t.call("GET", "/v1/auth/sessions", request_id=request_id)
+        return SessionList.model_validate(body).items
 
     async def revoke_session(self, session_id: Id, *, request_id: str | None = None) -> None:
         """``DELETE /v1/auth/sessions/{id}``."""
@@ -371,19 +370,21 @@ class AsyncIdpClient:
         """``DELETE /v1/users/{id}``."""
         await self._t.call("DELETE", f"/v1/users/{_seg(user_id)}", request_id=request_id)
 
-    async def set_user_role(self, user_id: Id, role: str, *, request_id: str | None = None) -> Json:
-        """``PUT /v1/users/{id}/role``; the JSON answer as sent (``{}`` when empty)."""
+    async def set_user_role(self, user_id: Id, role: str, *, request_id: str | None = None) -> User:
+        """``PUT /v1/users/{id}/role``: the user with the new role."""
         body = await self._t.call(
             "PUT", f"/v1/users/{_seg(user_id)}/role", json={"role": role}, request_id=request_id
         )
-        return body if isinstance(body, dict) else {}
+        return User.model_validate(body)
 
-    async def list_user_sessions(self, user_id: Id, *, request_id: str | None = None) -> list[Json]:
+    async def list_user_sessions(
+        self, user_id: Id, *, request_id: str | None = None
+    ) -> list[SessionView]:
         """``GET /v1/users/{id}/sessions``."""
         body = await self._t.call(
             "GET", f"/v1/users/{_seg(user_id)}/sessions", request_id=request_id
         )
-        return _items(body)
+        return SessionList.model_validate(body).items
 
     async def revoke_user_sessions(self, user_id: Id, *, request_id: str | None = None) -> None:
         """``DELETE /v1/users/{id}/sessions``: ends every session of that user."""
@@ -391,14 +392,15 @@ class AsyncIdpClient:
 
     # --- roles ------------------------------------------------------------------------
 
-    async def list_roles(self, *, request_id: str | None = None) -> list[Json]:
+    async def list_roles(self, *, request_id: str | None = None) -> list[Role]:
         """``GET /v1/roles``."""
-        return _items(await self._t.call("GET", "/v1/roles", request_id=request_id))
+        body = await self._t.call("GET", "/v1/roles", request_id=request_id)
+        return RoleList.model_validate(body).items
 
-    async def get_role(self, role_id: Id, *, request_id: str | None = None) -> Json:
+    async def get_role(self, role_id: Id, *, request_id: str | None = None) -> Role:
         """``GET /v1/roles/{id}``."""
         body = await self._t.call("GET", f"/v1/roles/{_seg(role_id)}", request_id=request_id)
-        return body if isinstance(body, dict) else {}
+        return Role.model_validate(body)
 
     async def create_role(
         self,
@@ -408,7 +410,7 @@ class AsyncIdpClient:
         description: str | None = None,
         idempotency_key: str | None = None,
         request_id: str | None = None,
-    ) -> Json:
+    ) -> Role:
         """``POST /v1/roles``: a custom role."""
         body = await self._t.call(
             "POST",
@@ -417,7 +419,7 @@ class AsyncIdpClient:
             idempotency_key=idempotency_key,
             request_id=request_id,
         )
-        return body if isinstance(body, dict) else {}
+        return Role.model_validate(body)
 
     async def update_role(
         self,
@@ -427,7 +429,7 @@ class AsyncIdpClient:
         description: str | None = None,
         permissions: list[str] | None = None,
         request_id: str | None = None,
-    ) -> Json:
+    ) -> Role:
         """``PATCH /v1/roles/{id}``: only the given fields change."""
         body = await self._t.call(
             "PATCH",
@@ -435,18 +437,16 @@ class AsyncIdpClient:
             json=_fields(name=name, description=description, permissions=permissions),
             request_id=request_id,
         )
-        return body if isinstance(body, dict) else {}
+        return Role.model_validate(body)
 
     async def delete_role(self, role_id: Id, *, request_id: str | None = None) -> None:
         """``DELETE /v1/roles/{id}`` (409 while the role is in use)."""
         await self._t.call("DELETE", f"/v1/roles/{_seg(role_id)}", request_id=request_id)
 
-    async def list_permissions(self, *, request_id: str | None = None) -> list[Any]:
-        """``GET /v1/permissions``: the catalogue."""
+    async def list_permissions(self, *, request_id: str | None = None) -> list[PermissionView]:
+        """``GET /v1/permissions``: the catalogue, each permission with its description."""
         body = await self._t.call("GET", "/v1/permissions", request_id=request_id)
-        if isinstance(body, dict) and "permissions" in body:
-            return _items({"items": body["permissions"]})
-        return _items(body)
+        return PermissionCatalogue.model_validate(body).items
 
     # --- files ------------------------------------------------------------------------
 
@@ -458,8 +458,8 @@ class AsyncIdpClient:
         size: int,
         idempotency_key: str | None = None,
         request_id: str | None = None,
-    ) -> Json:
-        """``POST /v1/files``: ``{"file", "upload": {"url","method","headers","expires_in"}}``."""
+    ) -> CreatedFile:
+        """``POST /v1/files``: the ``pending`` file and the presigned ``upload`` of its bytes."""
         body = await self._t.call(
             "POST",
             "/v1/files",
@@ -467,7 +467,7 @@ class AsyncIdpClient:
             idempotency_key=idempotency_key,
             request_id=request_id,
         )
-        return body if isinstance(body, dict) else {}
+        return CreatedFile.model_validate(body)
 
     async def complete_file(
         self,
@@ -475,7 +475,7 @@ class AsyncIdpClient:
         *,
         idempotency_key: str | None = None,
         request_id: str | None = None,
-    ) -> Json:
+    ) -> File:
         """``POST /v1/files/{id}/complete``: checks the upload and marks the file ``ready``."""
         body = await self._t.call(
             "POST",
@@ -483,7 +483,7 @@ class AsyncIdpClient:
             idempotency_key=idempotency_key,
             request_id=request_id,
         )
-        return body if isinstance(body, dict) else {}
+        return File.model_validate(body)
 
     async def list_files(
         self,
@@ -491,17 +491,17 @@ class AsyncIdpClient:
         limit: int | None = None,
         cursor: str | None = None,
         request_id: str | None = None,
-    ) -> Page[Json]:
+    ) -> Page[File]:
         """``GET /v1/files``."""
         body = await self._t.call(
             "GET", "/v1/files", query={"limit": limit, "cursor": cursor}, request_id=request_id
         )
-        return Page[Json].model_validate(body)
+        return Page[File].model_validate(body)
 
-    async def get_file(self, file_id: Id, *, request_id: str | None = None) -> Json:
-        """``GET /v1/files/{id}``, with a presigned ``download_url``."""
+    async def get_file(self, file_id: Id, *, request_id: str | None = None) -> FileDetail:
+        """``GET /v1/files/{id}``, with a presigned ``download_url`` once it is ready."""
         body = await self._t.call("GET", f"/v1/files/{_seg(file_id)}", request_id=request_id)
-        return body if isinstance(body, dict) else {}
+        return FileDetail.model_validate(body)
 
     async def delete_file(self, file_id: Id, *, request_id: str | None = None) -> None:
         """``DELETE /v1/files/{id}``."""
@@ -516,7 +516,7 @@ class AsyncIdpClient:
         cursor: str | None = None,
         action: str | None = None,
         request_id: str | None = None,
-    ) -> Page[Json]:
+    ) -> Page[AuditEntry]:
         """``GET /v1/audit``: the tenant's audit trail, newest first."""
         body = await self._t.call(
             "GET",
@@ -524,4 +524,4 @@ class AsyncIdpClient:
             query={"limit": limit, "cursor": cursor, "action": action},
             request_id=request_id,
         )
-        return Page[Json].model_validate(body)
+        return Page[AuditEntry].model_validate(body)

@@ -1,4 +1,5 @@
-"""Client-side types that are not contract models: the token pair and a page of results."""
+"""Client-side types that are not contract models: the token pair, a page of results, and
+``Json`` for the few JSON objects no contract model describes."""
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -7,7 +8,10 @@ from pydantic import BaseModel, ConfigDict
 
 T = TypeVar("T")
 
-# A JSON object as the platform sent it, for results SPEC gives no contract model for.
+# A decoded JSON object. Results use it only for the operational routes, which have no
+# model in ``contracts/`` (``healthz``, ``readyz``, ``openapi``; a body that is not an
+# object comes back as ``{}``); every other result is a contract model. Also the type of
+# free-form inputs such as the tenant's ``settings``.
 Json = dict[str, Any]
 
 

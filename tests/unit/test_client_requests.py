@@ -14,9 +14,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import ValidationError
 
 from contracts.auth import LoginResult, Me
+from contracts.files import CreatedFile, File, FileDetail, Upload
 from contracts.models import Tenant, User
+from contracts.roles import PermissionView, Role
+from contracts.sessions import SessionView
+from contracts.users import AuditEntry
 from idp_client import (
     AsyncIdpClient,
     Conflict,
@@ -49,6 +54,58 @@ USER = {
     "updated_at": NOW,
 }
 ME = {"user": USER, "tenant": TENANT, "role": "owner", "permissions": ["users:read"]}
+SESSION = {
+    "id": str(UID),
+    "created_at": NOW,
+    "last_used_at": NOW,
+    "expires_at": NOW,
+    "user_agent": "idp-client",
+    "ip": "127.0.0.1",
+    "current": True,
+}
+ROLE = {
+    "id": str(UID),
+    "name": "auditor",
+    "description": "Reads the trail",
+    "permissions": ["audit:read"],
+    "builtin": False,
+    "created_at": NOW,
+    "updated_at": NOW,
+}
+FILE_VIEW = {
+    "id": str(UID),
+    "tenant_id": str(UID),
+    "filename": "a.png",
+    "content_type": "image/png",
+    "size": 3,
+    "status": "pending",
+    "created_by": str(UID),
+    "created_at": NOW,
+    "updated_at": NOW,
+    "uploaded_at": None,
+}
+READY_FILE = {**FILE_VIEW, "status": "ready", "uploaded_at": NOW}
+FILE_DETAIL = {**READY_FILE, "download_url": "http://s3/x?signed", "download_expires_in": 300}
+CREATED_FILE = {
+    "file": FILE_VIEW,
+    "upload": {
+        "url": "http://s3/x",
+        "method": "PUT",
+        "headers": {"Content-Type": "image/png"},
+        "expires_in": 900,
+    },
+}
+AUDIT_ENTRY = {
+    "id": str(UID),
+    "occurred_at": NOW,
+    "actor_id": str(UID),
+    "action": "user.created",
+    "target_type": "user",
+    "target_id": str(UID),
+    "data": {"email": "a@example.com"},
+    "request_id": "rid-1",
+    "ip": None,
+}
 
 
 def login_result(n: int) -> dict[str, Any]:
@@ -129,8 +186,6 @@ async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
 
 
 Call = Callable[[AsyncIdpClient], Awaitable[Any]]
-PAGE: dict[str, Any] = {"items": [], "next_cursor": None}
-FILE: dict[str, Any] = {"file": {"id": str(UID)}, "upload": {"url": "http://s3/x", "method": "PUT"}}
 
 # (call, method, path, query, body, answer status, answer body, result check)
 CASES: list[tuple[str, Call, str, str, dict[str, str], Any, int, Any]] = [
@@ -161,7 +216,7 @@ CASES: list[tuple[str, Call, str, str, dict[str, str], Any, int, Any]] = [
     ("logout", lambda c: c.logout(), "POST", "/v1/auth/logout", {}, None, 204, None),
     ("logout_all", lambda c: c.logout_all(), "POST", "/v1/auth/logout-all", {}, None, 204, None),
     ("list_sessions", lambda c: c.list_sessions(), "GET", "/v1/auth/sessions", {}, None, 200,
-     {"items": [{"id": "s1", "current": True}]}),
+     {"items": [SESSION]}),
     ("revoke_session", lambda c: c.revoke_session("s/1"), "DELETE", "/v1/auth/sessions/s%2F1", {},
      None, 204, None),
     ("change_password", lambda c: c.change_password(current_password="a", new_password="b"),
@@ -186,34 +241,35 @@ CASES: list[tuple[str, Call, str, str, dict[str, str], Any, int, Any]] = [
     ("set_user_role", lambda c: c.set_user_role(UID, "admin"), "PUT", f"/v1/users/{UID}/role", {},
      {"role": "admin"}, 200, USER),
     ("list_user_sessions", lambda c: c.list_user_sessions(UID), "GET",
-     f"/v1/users/{UID}/sessions", {}, None, 200, [{"id": "s1"}]),
+     f"/v1/users/{UID}/sessions", {}, None, 200, {"items": [SESSION]}),
     ("revoke_user_sessions", lambda c: c.revoke_user_sessions(UID), "DELETE",
      f"/v1/users/{UID}/sessions", {}, None, 204, None),
     ("list_roles", lambda c: c.list_roles(), "GET", "/v1/roles", {}, None, 200,
-     {"items": [{"name": "owner"}]}),
-    ("get_role", lambda c: c.get_role("r1"), "GET", "/v1/roles/r1", {}, None, 200, {"id": "r1"}),
+     {"items": [ROLE]}),
+    ("get_role", lambda c: c.get_role("r1"), "GET", "/v1/roles/r1", {}, None, 200, ROLE),
     ("create_role", lambda c: c.create_role(name="auditor", description="Reads the trail",
      permissions=["audit:read"]), "POST", "/v1/roles", {},
      {"name": "auditor", "description": "Reads the trail", "permissions": ["audit:read"]}, 201,
-     {"id": "r1"}),
+     ROLE),
     ("update_role", lambda c: c.update_role("r1", permissions=[]), "PATCH", "/v1/roles/r1", {},
-     {"permissions": []}, 200, {"id": "r1"}),
+     {"permissions": []}, 200, ROLE),
     ("delete_role", lambda c: c.delete_role("r1"), "DELETE", "/v1/roles/r1", {}, None, 204, None),
     ("list_permissions", lambda c: c.list_permissions(), "GET", "/v1/permissions", {}, None, 200,
-     {"permissions": ["audit:read"]}),
+     {"items": [{"name": "audit:read", "description": "Read the tenant's audit trail"}]}),
     ("create_file", lambda c: c.create_file(filename="a.png", content_type="image/png", size=3),
      "POST", "/v1/files", {}, {"filename": "a.png", "content_type": "image/png", "size": 3}, 201,
-     FILE),
+     CREATED_FILE),
     ("complete_file", lambda c: c.complete_file(UID), "POST", f"/v1/files/{UID}/complete", {},
-     None, 200, FILE["file"]),
+     None, 200, READY_FILE),
     ("list_files", lambda c: c.list_files(limit=5), "GET", "/v1/files", {"limit": "5"}, None, 200,
-     PAGE),
+     {"items": [READY_FILE], "next_cursor": "n"}),
     ("get_file", lambda c: c.get_file(UID), "GET", f"/v1/files/{UID}", {}, None, 200,
-     FILE["file"]),
+     FILE_DETAIL),
     ("delete_file", lambda c: c.delete_file(UID), "DELETE", f"/v1/files/{UID}", {}, None, 204,
      None),
     ("list_audit", lambda c: c.list_audit(action="user.created", cursor="c"), "GET", "/v1/audit",
-     {"action": "user.created", "cursor": "c"}, None, 200, PAGE),
+     {"action": "user.created", "cursor": "c"}, None, 200,
+     {"items": [AUDIT_ENTRY], "next_cursor": None}),
 ]  # fmt: skip
 
 
@@ -266,7 +322,7 @@ async def test_the_request_each_method_builds(
         assert isinstance(result, Me)
     elif name in {"get_tenant", "update_tenant"}:
         assert isinstance(result, Tenant)
-    elif name in {"create_user", "get_user", "update_user"}:
+    elif name in {"create_user", "get_user", "update_user", "set_user_role"}:
         assert isinstance(result, User)
     elif name == "list_users":
         assert isinstance(result, Page)
@@ -275,8 +331,83 @@ async def test_the_request_each_method_builds(
     elif name in {"list_sessions", "list_user_sessions", "list_roles", "list_permissions"}:
         assert isinstance(result, list)
         assert len(result) == 1
+        [item] = result
+        if name == "list_roles":
+            assert isinstance(item, Role)
+            assert item.name == "auditor"
+        elif name == "list_permissions":
+            assert isinstance(item, PermissionView)
+            assert item.name == "audit:read"
+        else:
+            assert isinstance(item, SessionView)
+            assert (item.id, item.current) == (UID, True)
+    elif name in {"get_role", "create_role", "update_role"}:
+        assert isinstance(result, Role)
+        assert (result.id, result.permissions) == (UID, ["audit:read"])
+    elif name == "create_file":
+        assert isinstance(result, CreatedFile)
+        assert isinstance(result.file, File)
+        assert isinstance(result.upload, Upload)
+        assert (result.file.status, result.upload.url) == ("pending", "http://s3/x")
+        assert result.upload.headers == {"Content-Type": "image/png"}
+    elif name == "complete_file":
+        assert type(result) is File
+        assert (result.id, result.status) == (UID, "ready")
+    elif name == "get_file":
+        assert isinstance(result, FileDetail)
+        assert result.download_url == "http://s3/x?signed"
+    elif name == "list_files":
+        assert isinstance(result, Page)
+        assert result.next_cursor == "n"
+        assert isinstance(result.items[0], File)
+    elif name == "list_audit":
+        assert isinstance(result, Page)
+        assert result.next_cursor is None
+        assert isinstance(result.items[0], AuditEntry)
+        assert result.items[0].action == "user.created"
+    elif name in {"healthz", "readyz", "openapi"}:
+        assert result == answer
     elif status in {202, 204}:
         assert result is None
+
+
+# Answers that do not match the route's contract model, including the shapes the client
+# used to tolerate (a bare list, ``{"permissions": [...]}``) and the ``{}`` it used to
+# turn a non-object answer into.
+MALFORMED: list[tuple[str, Call, str, str, Any]] = [
+    ("get_user", lambda c: c.get_user(UID), "GET", f"/v1/users/{UID}", {"id": "u1"}),
+    ("set_user_role", lambda c: c.set_user_role(UID, "admin"), "PUT", f"/v1/users/{UID}/role", {}),
+    ("list_sessions", lambda c: c.list_sessions(), "GET", "/v1/auth/sessions", [SESSION]),
+    ("list_user_sessions", lambda c: c.list_user_sessions(UID), "GET",
+     f"/v1/users/{UID}/sessions", {"items": [{"id": "s1"}]}),
+    ("list_roles", lambda c: c.list_roles(), "GET", "/v1/roles", {"items": [{"name": "owner"}]}),
+    ("get_role", lambda c: c.get_role("r1"), "GET", "/v1/roles/r1", {"id": "r1"}),
+    ("create_role", lambda c: c.create_role(name="r", permissions=[]), "POST", "/v1/roles", []),
+    ("update_role", lambda c: c.update_role("r1", name="r"), "PATCH", "/v1/roles/r1", {}),
+    ("list_permissions", lambda c: c.list_permissions(), "GET", "/v1/permissions",
+     {"permissions": ["audit:read"]}),
+    ("create_file", lambda c: c.create_file(filename="a.png", content_type="image/png", size=3),
+     "POST", "/v1/files", {"file": {"id": str(UID)}, "upload": {"url": "http://s3/x"}}),
+    ("complete_file", lambda c: c.complete_file(UID), "POST", f"/v1/files/{UID}/complete",
+     {**READY_FILE, "status": "gone"}),
+    ("list_files", lambda c: c.list_files(), "GET", "/v1/files", {"items": [{"id": str(UID)}]}),
+    ("get_file", lambda c: c.get_file(UID), "GET", f"/v1/files/{UID}", "not json"),
+    ("list_audit", lambda c: c.list_audit(), "GET", "/v1/audit", {"next_cursor": None}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "call", "method", "path", "answer"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
+async def test_a_success_body_off_its_contract_model_raises_validation_error(
+    recorder: tuple[Recorder, str], name: str, call: Call, method: str, path: str, answer: Any
+) -> None:
+    server, url = recorder
+    server.answers[(method, path)] = (200, answer)
+    async with AsyncIdpClient(url, tokens=Tokens("access-1", "refresh-1")) as client:
+        with pytest.raises(ValidationError):
+            await call(client)
+    assert (server.seen[-1].method, server.seen[-1].path) == (method, path)
 
 
 async def test_bearer_idempotency_key_and_request_id_headers(
@@ -284,10 +415,12 @@ async def test_bearer_idempotency_key_and_request_id_headers(
 ) -> None:
     server, url = recorder
     server.answers[("POST", "/v1/tenants")] = (201, login_result(1))
+    server.answers[("POST", "/v1/roles")] = (201, ROLE)
     async with AsyncIdpClient(url, tokens=Tokens("access-1", "refresh-1")) as client:
-        await client.create_role(
+        role = await client.create_role(
             name="r", permissions=[], idempotency_key="key-1", request_id="req-1"
         )
+        assert isinstance(role, Role)
         await client.signup(
             slug="acme",
             name="A",
@@ -395,9 +528,14 @@ async def test_the_sync_facade_runs_on_its_own_loop(recorder: tuple[Recorder, st
         with IdpClient(url, tokens=Tokens("access-1", "refresh-1")) as client:
             login = client.login(tenant="acme", email="a@example.com", password="pw")
             assert isinstance(login, LoginResult)
+            roles = client.list_roles()
+            assert [type(role) for role in roles] == [Role]
+            assert isinstance(client.get_file(UID), FileDetail)
             return client.me(), client.tokens
 
     server.answers[("POST", "/v1/auth/login")] = (200, login_result(1))
+    server.answers[("GET", "/v1/roles")] = (200, {"items": [ROLE]})
+    server.answers[("GET", f"/v1/files/{UID}")] = (200, FILE_DETAIL)
     me, tokens = await asyncio.to_thread(use_sync_client)
     assert me.role == "owner"
     assert tokens == Tokens("access-1", "refresh-1")

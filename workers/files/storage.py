@@ -7,7 +7,9 @@ opens a connection.
 """
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +46,21 @@ class StoredObject:
 
 
 class ObjectMissing(Exception):
-    """The object to copy is not there (never uploaded, or removed meanwhile)."""
+    """The object is not there (never uploaded, or removed meanwhile)."""
+
+
+@contextlib.contextmanager
+def _s3_errors(key: str) -> Iterator[None]:
+    """S3's answers as the platform's: ``ObjectMissing`` when ``key`` is not there, and
+    ``Unavailable`` (503) for anything else that went wrong."""
+    try:
+        yield
+    except ClientError as exc:
+        if _is_missing(exc):
+            raise ObjectMissing(key) from exc
+        raise Unavailable(UNREACHABLE) from exc
+    except BotoCoreError as exc:
+        raise Unavailable(UNREACHABLE) from exc
 
 
 def object_key(tenant_id: object, file_id: object) -> str:
@@ -191,30 +207,24 @@ class FileStorage:
     async def head(self, key: str) -> StoredObject | None:
         client = await self._ready_client()
         try:
-            found = await client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _is_missing(exc):
-                return None
-            raise Unavailable(UNREACHABLE) from exc
-        except BotoCoreError as exc:
-            raise Unavailable(UNREACHABLE) from exc
+            with _s3_errors(key):
+                found = await client.head_object(Bucket=self.bucket, Key=key)
+        except ObjectMissing:
+            return None
         return StoredObject(size=int(found["ContentLength"]), content_type=found.get("ContentType"))
 
     async def read_start(self, key: str, length: int) -> bytes:
         """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET."""
         client = await self._ready_client()
         try:
-            found = await client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
-            )
-            async with found["Body"] as body:
-                data: bytes = await body.read()
-        except ClientError as exc:
-            if _is_missing(exc):
-                return b""
-            raise Unavailable(UNREACHABLE) from exc
-        except BotoCoreError as exc:
-            raise Unavailable(UNREACHABLE) from exc
+            with _s3_errors(key):
+                found = await client.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+                )
+                async with found["Body"] as body:
+                    data: bytes = await body.read()
+        except ObjectMissing:
+            return b""
         return data[:length]
 
     async def copy(self, source: str, target: str) -> None:
@@ -222,16 +232,10 @@ class FileStorage:
         ``ObjectMissing`` when there is no source."""
         client = await self._ready_client()
         must_commit()  # an object written: the message's transaction must follow
-        try:
+        with _s3_errors(source):
             await client.copy_object(
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
-        except ClientError as exc:
-            if _is_missing(exc):
-                raise ObjectMissing(source) from exc
-            raise Unavailable(UNREACHABLE) from exc
-        except BotoCoreError as exc:
-            raise Unavailable(UNREACHABLE) from exc
 
     async def delete_stale(self, prefix: str, before: datetime) -> int:
         """Remove every object under ``prefix`` last written before ``before``."""
@@ -260,10 +264,5 @@ class FileStorage:
         """Remove an object; removing a missing one is not an error."""
         client = await self._ready_client()
         must_commit()  # no rollback brings the object back
-        try:
+        with contextlib.suppress(ObjectMissing), _s3_errors(key):
             await client.delete_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if not _is_missing(exc):
-                raise Unavailable(UNREACHABLE) from exc
-        except BotoCoreError as exc:
-            raise Unavailable(UNREACHABLE) from exc
