@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import aio_pika
 from aio_pika import IncomingMessage
+from aio_pika.abc import AbstractChannel
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
@@ -135,60 +136,82 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         await declare_topology(connection, settings)
-    runtime = Runtime.open(settings)
-    revocation_ttl = settings.revocation_ttl_seconds
-
-    async def restore_revocations() -> None:
-        if await restore_if_lost(runtime.db, runtime.revocations, revocation_ttl):
-            log.warning("revocation records restored from PostgreSQL")
-
-    await restore_revocations()
-    broker = build_broker(settings, runtime, families, concurrency)
-    relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
-    if "files" in families:
-        await runtime.open_storage()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    monitor = await aio_pika.connect_robust(settings.amqp_url)
-    monitor_channel = await monitor.channel()
-    housekeeping = [
+    # Each resource is closed as soon as it is open, whatever fails after it; on the way
+    # out, in reverse: the broker drains first (the last opened), the database goes last.
+    async with contextlib.AsyncExitStack() as resources:
+        runtime = Runtime.open(settings)
+        resources.push_async_callback(_closing("runtime", runtime.close))
+
+        async def restore_revocations() -> None:
+            if await restore_if_lost(
+                runtime.db, runtime.revocations, settings.revocation_ttl_seconds
+            ):
+                log.warning("revocation records restored from PostgreSQL")
+
+        await restore_revocations()
+        if "files" in families:
+            await runtime.open_storage()
+        monitor = await aio_pika.connect_robust(settings.amqp_url)
+        resources.push_async_callback(_closing("monitor connection", monitor.close))
+        monitor_channel = await monitor.channel()
+        if settings.outbox_relay:
+            relay = OutboxRelay(runtime.db, settings.amqp_url, settings.outbox_poll_seconds)
+            await relay.start()
+            resources.push_async_callback(_closing("outbox relay", relay.stop))
+        for job in _housekeeping(settings, runtime, families, monitor_channel, restore_revocations):
+            job.start()
+            resources.push_async_callback(_closing(job.name, job.stop))
+        runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+        broker = build_broker(settings, runtime, families, concurrency)
+        # Stops consuming and waits for in-flight handlers (DRAIN_SECONDS).
+        resources.push_async_callback(broker.stop)
+        await broker.start()
+        resources.callback(log.info, "worker draining")
+        freeze_startup_heap()
+        log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})
+        await stop.wait()
+    log.info("worker stopped")
+
+
+def _housekeeping(
+    settings: Settings,
+    runtime: Runtime,
+    families: tuple[str, ...],
+    monitor: AbstractChannel,
+    restore_revocations: Callable[[], Awaitable[None]],
+) -> list[Periodic]:
+    jobs = [
         Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db)),
         Periodic("restore-revocations", 1, restore_revocations),
         Periodic(
             "sample-gauges",
             15,
-            lambda: sample_gauges(runtime.db, runtime.metrics, monitor_channel, families),
+            lambda: sample_gauges(runtime.db, runtime.metrics, monitor, families),
         ),
     ]
     if runtime.files.storage.configured and "files" in families:
-        housekeeping.append(
+        jobs.append(
             Periodic(
                 "sweep-expired-uploads", settings.file_sweep_interval, runtime.files.sweep_expired
             )
         )
-    runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
-    await broker.start()
-    freeze_startup_heap()
-    if settings.outbox_relay:
-        await relay.start()
-    for job in housekeeping:
-        job.start()
-    log.info("worker ready", extra={"families": list(families), "prefetch": concurrency})
-    try:
-        await stop.wait()
-    finally:
-        log.info("worker draining")
-        await broker.stop()  # stops consuming, waits for in-flight handlers (DRAIN_SECONDS)
-        for job in housekeeping:
-            await job.stop()
-        with contextlib.suppress(Exception):
-            await relay.stop()
-        with contextlib.suppress(Exception):
-            await monitor.close()
-        await runtime.close()
-        log.info("worker stopped")
+    return jobs
+
+
+def _closing(what: str, close: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``close``, logged rather than raised when it fails: shutting down goes on."""
+
+    async def run() -> None:
+        try:
+            await close()
+        except Exception:
+            log.exception("%s did not close cleanly", what)
+
+    return run
 
 
 def run_worker(settings: Settings, families: tuple[str, ...], concurrency: int | None) -> None:

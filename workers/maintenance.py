@@ -22,13 +22,13 @@ class Periodic:
     """Run ``job`` every ``interval`` seconds until stopped; a failing run is logged, not fatal."""
 
     def __init__(self, name: str, interval: float, job: Callable[[], Awaitable[object]]) -> None:
-        self._name = name
+        self.name = name
         self._interval = interval
         self._job = job
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=self._name)
+        self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -41,7 +41,7 @@ class Periodic:
             try:
                 await self._job()
             except Exception as exc:  # noqa: BLE001 - housekeeping retries on its next run
-                log.warning("%s failed", self._name, extra={"error": repr(exc)[:300]})
+                log.warning("%s failed", self.name, extra={"error": repr(exc)[:300]})
             await asyncio.sleep(self._interval)
 
 
