@@ -2,7 +2,6 @@
 
 import asyncio
 import secrets
-import urllib.request
 
 import aiohttp
 import jwt
@@ -58,8 +57,8 @@ async def test_worker_metrics_count_messages_by_routing_key(
 ) -> None:
     await signup(http)
     url = f"http://127.0.0.1:{platform.metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
+    async with http.get(url) as response:
+        text = await response.text()
     assert 'idp_worker_messages_total{routing_key="auth.signup",status="200"}' in text
     assert (
         'idp_worker_message_duration_seconds_count{routing_key="auth.signup",status="200"}' in text

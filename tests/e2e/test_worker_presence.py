@@ -1,6 +1,7 @@
 """No worker for a family: 503 at once, nothing published; back to 200 when one returns
 (SPEC 4: "503 | broker or no worker available"; edge/availability.py)."""
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -73,7 +74,7 @@ async def test_a_family_without_workers_is_503_at_once_and_nothing_is_published(
                     status = r.status
                     assert status in {200, 503}, await r.text()
                 if status != 200:
-                    time.sleep(0.2)
+                    await asyncio.sleep(0.2)
             assert status == 200
     finally:
         platform.stop()

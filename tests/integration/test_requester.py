@@ -171,7 +171,8 @@ async def test_a_late_reply_is_dropped_never_handed_to_another_call(
 async def _drop_connections(requester: Requester, amqp_url: str) -> None:
     """Cut the edge's broker connection the way a broker restart would."""
     if shutil.which("rabbitmqctl"):
-        subprocess.run(
+        await asyncio.to_thread(
+            subprocess.run,
             [
                 "rabbitmqctl",
                 "-q",
