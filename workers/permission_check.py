@@ -24,13 +24,12 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims
 from workers.errors import Forbidden, Unauthenticated
-from workers.tables import roles, users
 from workers.uow import UnitOfWork
+from workers.users import repository as users
 
 _EPOCH = "_epoch"
 # Fill only if nobody changed the tenant's permissions since the reader looked.
@@ -153,22 +152,11 @@ class PermissionCheck:
 
     async def _load(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
         async with self._transaction(tenant_id) as uow:
-            row = (
-                await uow.connection.execute(
-                    select(users.c.status, roles.c.name, roles.c.permissions)
-                    .select_from(
-                        users.join(
-                            roles,
-                            (roles.c.id == users.c.role_id)
-                            & (roles.c.tenant_id == users.c.tenant_id),
-                        )
-                    )
-                    .where(users.c.id == user_id)
-                )
-            ).one_or_none()
-        if row is None or row.status != "active":
+            found = await users.standing(uow, user_id)
+        if found is None or found[0] != "active":
             return CurrentAccess(None, frozenset())
-        return CurrentAccess(row.name, frozenset(row.permissions))
+        _, role, permissions = found
+        return CurrentAccess(role, frozenset(permissions))
 
 
 def _demand(access: CurrentAccess, permission: str | None) -> CurrentAccess:

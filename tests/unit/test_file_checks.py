@@ -7,9 +7,9 @@ from urllib.parse import unquote
 import pytest
 
 from workers.errors import InvalidRequest, NotFound
-from workers.files.service import parse_file_id
 from workers.files.signatures import matches
 from workers.files.storage import content_disposition, object_key
+from workers.ids import parse_id
 from workers.pagination import decode_cursor, encode_cursor
 
 SAMPLES = {
@@ -84,5 +84,5 @@ def test_cursors_round_trip_and_garbage_is_invalid() -> None:
 
 def test_a_path_id_that_is_not_a_uuid_is_not_found() -> None:
     with pytest.raises(NotFound):
-        parse_file_id("../../etc")
-    assert parse_file_id(str(uuid.UUID(int=7))) == uuid.UUID(int=7)
+        parse_id("../../etc", "file")
+    assert parse_id(str(uuid.UUID(int=7)), "file") == uuid.UUID(int=7)

@@ -19,12 +19,12 @@ from workers import idempotency
 from workers.auth import one_time_tokens
 from workers.auth import repository as credentials
 from workers.auth.one_time_tokens import SET_PASSWORD_TOKENS, Purpose
-from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
 from workers.context import Call
 from workers.errors import Conflict, InvalidCredentials, InvalidRequest, Unauthenticated
 from workers.journal import audit, emit, timestamp
+from workers.password_rules import check_new_password
 from workers.uow import Database, UnitOfWork
 from workers.users import repository as users
 from workers.users.repository import UserRecord

@@ -19,10 +19,8 @@ from contracts.auth import (
     RefreshRequest,
     SignupRequest,
 )
-from contracts.envelope import FieldError
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
-from idp.security.password_policy import password_problem
 from idp.security.passwords import PasswordHasher
 from idp.security.tokens import RefreshClaims, TokenCodec, TokenPair, refresh_token_hash
 from idp.settings import Settings
@@ -35,11 +33,11 @@ from workers.errors import (
     Conflict,
     Forbidden,
     InvalidCredentials,
-    InvalidRequest,
     RefreshTokenReused,
     Unauthenticated,
 )
 from workers.journal import audit, emit
+from workers.password_rules import check_new_password
 from workers.roles import repository as roles
 from workers.uow import Database
 from workers.users import repository as users
@@ -68,14 +66,6 @@ def _rotation(
         user_agent=call.client.user_agent,
         ip=call.client.ip,
     )
-
-
-def check_new_password(password: str, email: str, field: str) -> None:
-    """SPEC 4.5's rules beyond the length the contract already enforces."""
-    if (problem := password_problem(password, email)) is not None:
-        raise InvalidRequest(
-            "password rejected", details=[FieldError(field=field, message=problem)]
-        )
 
 
 class AuthService:

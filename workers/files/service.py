@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from contracts.envelope import FieldError
 from contracts.files import (
@@ -47,20 +46,13 @@ from workers.files.storage import (
     object_key,
     upload_key,
 )
+from workers.ids import parse_id
 from workers.journal import audit, emit
 from workers.pagination import decode_cursor, encode_cursor
 from workers.uow import Database
 
 log = logging.getLogger("idp.files")
 SWEEP_BATCH = 200
-
-
-def parse_file_id(value: str) -> UUID:
-    """A path id that is not a UUID names no file: 404, like another tenant's id."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound("file not found") from None
 
 
 class FileService:
@@ -140,7 +132,7 @@ class FileService:
         the upload URL writes meanwhile. The file's row stays locked throughout, so two
         completes (or a complete and a delete) of one file take turns."""
         self._require_storage()
-        file_id, tenant_id = parse_file_id(file_id_text), call.tenant_id
+        file_id, tenant_id = parse_id(file_id_text, "file"), call.tenant_id
         staged = upload_key(tenant_id, file_id)
         problem: str | None = None
         view: File | None = None
@@ -215,7 +207,7 @@ class FileService:
     async def get(self, file_id_text: str, call: Call) -> FileDetail:
         """One file; a ready one carries a short-lived download URL."""
         self._require_storage()
-        file_id = parse_file_id(file_id_text)
+        file_id = parse_id(file_id_text, "file")
         async with self._db.transaction(call.tenant_id) as uow:
             record = await files.file_by_id(uow, file_id)
         if record is None:
@@ -243,7 +235,7 @@ class FileService:
     async def delete(self, file_id_text: str, call: Call) -> None:
         """Remove the object, then the row (the row stays if S3 refuses)."""
         self._require_storage()
-        file_id, tenant_id = parse_file_id(file_id_text), call.tenant_id
+        file_id, tenant_id = parse_id(file_id_text, "file"), call.tenant_id
         async with self._db.transaction(tenant_id) as uow:
             record = await files.delete_file(uow, file_id)
             if record is None:

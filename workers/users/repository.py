@@ -39,6 +39,7 @@ USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
 _USER_SELECT = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN}"
 _USER_BY_ID = _USER_SELECT + " WHERE u.id = $1"
 _USER_BY_EMAIL = _USER_SELECT + " WHERE lower(u.email) = $1"
+_STANDING = f"SELECT u.status, r.name, r.permissions FROM {_USER_JOIN} WHERE u.id = $1"
 _TENANT_BY_ID = f"SELECT t.id AS tenant_id, {_TENANT_COLUMNS} FROM tenants t WHERE t.id = $1"
 
 
@@ -176,6 +177,13 @@ async def insert_user(
 async def user_by_id(uow: UnitOfWork, user_id: UUID) -> UserRecord | None:
     row = await uow.fetchrow(_USER_BY_ID, user_id)
     return _record(row) if row is not None else None
+
+
+async def standing(uow: UnitOfWork, user_id: UUID) -> tuple[str, str, list[str]] | None:
+    """A user's status, role name and the role's permissions: what the permission check
+    reads (workers/permission_check.py); None if there is no such user."""
+    row = await uow.fetchrow(_STANDING, user_id)
+    return (row["status"], row["name"], list(row["permissions"])) if row is not None else None
 
 
 async def user_by_email(uow: UnitOfWork, email: str) -> UserRecord | None:

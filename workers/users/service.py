@@ -24,7 +24,6 @@ from idp.security.passwords import PasswordHasher
 from idp.security.tokens import AccessClaims
 from idp.settings import Settings
 from workers.auth import one_time_tokens
-from workers.auth.service import check_new_password
 from workers.auth.session_end import SessionEnder
 from workers.context import Call
 from workers.encoded import Encoded, encode_page
@@ -32,6 +31,7 @@ from workers.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauth
 from workers.ids import parse_id
 from workers.journal import audit, emit, timestamp
 from workers.pagination import decode_cursor, encode_cursor
+from workers.password_rules import check_new_password
 from workers.permission_check import PermissionCheck
 from workers.roles import repository as roles
 from workers.roles.guards import require_grantable, require_outranks
