@@ -22,22 +22,20 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from contracts.actions import DEADLINE_HEADER, Action
+from contracts.actions import Action
 from contracts.auth import LoginResult
 from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_details
 from contracts.errors import ErrorCode
 from idp import amqp_properties
-from idp.security import client_headers
 from idp.security.authn import SessionEnded, bearer_token
-from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER, USER_AGENT_HEADER
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
-from idp.settings import Settings
 from idp.tracing import TraceContext, new_request_id
 from workers import idempotency
-from workers.context import Call, Client
+from workers.context import Call
 from workers.encoded import Encoded
 from workers.errors import DomainError
+from workers.incoming import body_of, client_of, deadline_of, header, is_last_delivery
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
 from workers.uow import COMMIT_DEADLINE, database_unavailable
@@ -54,70 +52,6 @@ _DRIVER_LOST_TRACK = AsyncAdapt_asyncpg_dbapi.InternalClientError
 
 class Redeliver(Exception):
     """An unexpected failure on a delivery that is not the last one: requeue, no reply yet."""
-
-
-def header(message: AbstractIncomingMessage, name: str) -> str | None:
-    """A header's value as text. ``name`` is lower case; AMQP header names are
-    case-sensitive, but publishers bring HTTP's habits (``Authorization``), so another
-    case counts when the exact name is absent. A byte string (AMQP ``x``) is UTF-8."""
-    headers = message.headers or {}
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value) if value is not None else None
-
-
-def _client(message: AbstractIncomingMessage, key: bytes) -> Client:
-    """The client the edge vouched for with ``x-client-sig``; for any other publisher,
-    only its broker account, which RabbitMQ vouches for (``user_id``): an address or user
-    agent it names itself is neither counted nor recorded (SPEC 5: a publisher can do
-    nothing an anonymous HTTP client cannot)."""
-    ip = header(message, CLIENT_IP_HEADER)
-    user_agent = header(message, USER_AGENT_HEADER)
-    signature = header(message, SIGNATURE_HEADER)
-    deadline = (message.headers or {}).get(DEADLINE_HEADER)
-    if (
-        signature is not None
-        and message.message_id
-        and isinstance(deadline, int)
-        and client_headers.verify(
-            key, signature, message.message_id, deadline, ip or "", user_agent or ""
-        )
-    ):
-        return Client(ip=ip or None, user_agent=user_agent or None)
-    return Client(publisher=message.user_id or None)
-
-
-def _body(message: AbstractIncomingMessage) -> Any:
-    """The request's JSON (an empty body is no fields); orjson.JSONDecodeError if none."""
-    return orjson.loads(message.body) if message.body else {}
-
-
-def _deadline(message: AbstractIncomingMessage) -> float | None:
-    """When the caller's budget ends (epoch seconds), if the message says.
-
-    A message's ``expiration`` is enforced only while it waits in the queue: once
-    delivered into a worker's prefetch it would be applied however long it waited there,
-    after its caller had been answered 504. The edge's ``x-deadline`` header (ms since the
-    epoch) says when; a publisher that sets only ``expiration`` and ``timestamp`` (whole
-    seconds) gets the same check a second coarser.
-    """
-    deadline = (message.headers or {}).get(DEADLINE_HEADER)
-    if isinstance(deadline, int | float) and not isinstance(deadline, bool):
-        return deadline / 1000
-    expiration = message.expiration  # seconds, as aio-pika decodes it
-    if message.timestamp is not None and isinstance(expiration, int | float):
-        return message.timestamp.timestamp() + expiration + 1
-    return None
-
-
-def _is_last_delivery(message: AbstractIncomingMessage, settings: Settings) -> bool:
-    count = (message.headers or {}).get("x-delivery-count")
-    if isinstance(count, int):  # quorum queues count redeliveries
-        return count + 1 >= settings.max_deliveries
-    return bool(message.redelivered)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -159,19 +93,11 @@ async def _run(
         # the caller's current role (403).
         standing: Any = None
         if action.authenticated:
-            token = bearer_token(header(message, "authorization"))
-            if action.permission is None:
-                principal = await runtime.authenticator.authenticate(token)
-            else:
-                # The token's claims may be up to 15 min old: check the current role too.
-                # Its cache read shares the revocation check's Redis round trip.
-                principal, (standing,) = await runtime.authenticator.authenticate_with(
-                    token, runtime.permissions.queue_lookup
-                )
-            call = Call(call.request_id, call.message_id, call.client, principal)
+            principal, standing = await _authenticate(runtime, action, message)
+            call = replace(call, principal=principal)
             if action.permission is not None and action.permission not in principal.perms:
                 return error_reply(ErrorCode.FORBIDDEN, "permission denied"), call
-        raw = _body(message)
+        raw = body_of(message)
         request = action.request.model_validate(raw)
         if action.permission is not None and call.principal is not None:
             await runtime.permissions.require_from(call.principal, action.permission, standing)
@@ -180,55 +106,97 @@ async def _run(
         result = await handler(request, call, runtime)
         if isinstance(result, LoginResult):
             call = replace(call, subject=(result.tenant.id, result.user.id))
-    except orjson.JSONDecodeError:
-        return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON"), call
     except SessionEnded as exc:
-        # A logout sent again with the same id after it ended its own session gets the
-        # reply it got (an empty success), not a 401 that would say it failed. Only these
-        # actions: a revoked token must not fetch what another session's writes returned.
-        if action.ends_own_session and call.message_id:
-            try:
-                raw = _body(message)
-            except orjson.JSONDecodeError:
-                return error_reply(exc.code, str(exc)), call
-            replay = await idempotency.stored_reply(
-                runtime.db,
-                exc.claims.tid,
-                user_id=exc.claims.sub,
-                message_id=call.message_id,
-                routing_key=key,
-                digest=_request_digest(action, raw, exc.claims),
-            )
-            if replay is not None:
-                return _replayed(replay), replace(call, principal=exc.claims)
-        return error_reply(exc.code, str(exc)), call
-    except ValidationError as exc:
-        return error_reply(
-            ErrorCode.INVALID_REQUEST, "request failed validation", details=validation_details(exc)
-        ), call
-    except TokenError as exc:
-        return error_reply(exc.code, str(exc)), call
-    except DomainError as exc:
-        return _domain_reply(exc), call
-    except DataError:
-        # Input the contract let through but PostgreSQL cannot store (out-of-range values,
-        # untranslatable characters): the caller's fault, and the same on every delivery.
-        return error_reply(ErrorCode.INVALID_REQUEST, "a value cannot be stored as given"), call
-    except Exception as exc:
-        if _is_transient(exc):
-            log.warning(
-                "dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]}
-            )
+        return await _after_session_ended(runtime, action, message, call, exc)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a reply or a redelivery
+        if (refused := _refusal(exc)) is not None:
+            return refused, call
+        return _unexpected(runtime, message, key, exc), call
+    return ReplyOk(data=_json(result)), call
+
+
+async def _authenticate(
+    runtime: Runtime, action: Action, message: AbstractIncomingMessage
+) -> tuple[AccessClaims, Any]:
+    """The caller's verified claims, and for a permissioned action the current standing
+    its permission check will read (SPEC 5: workers verify the token themselves)."""
+    token = bearer_token(header(message, "authorization"))
+    if action.permission is None:
+        return await runtime.authenticator.authenticate(token), None
+    # The token's claims may be up to 15 min old: the current role is checked too, and
+    # its cache read shares the revocation check's Redis round trip.
+    principal, (standing,) = await runtime.authenticator.authenticate_with(
+        token, runtime.permissions.queue_lookup
+    )
+    return principal, standing
+
+
+async def _after_session_ended(
+    runtime: Runtime,
+    action: Action,
+    message: AbstractIncomingMessage,
+    call: Call,
+    ended: SessionEnded,
+) -> tuple[ReplyOk | ReplyError, Call]:
+    """A logout sent again with the same id after it ended its own session gets the reply
+    it got (an empty success), not a 401 that would say it failed. Only these actions: a
+    revoked token must not fetch what another session's writes returned."""
+    refused = error_reply(ended.code, str(ended))
+    if not (action.ends_own_session and call.message_id):
+        return refused, call
+    try:
+        raw = body_of(message)
+    except orjson.JSONDecodeError:
+        return refused, call
+    replay = await idempotency.stored_reply(
+        runtime.db,
+        ended.claims.tid,
+        user_id=ended.claims.sub,
+        message_id=call.message_id,
+        routing_key=action.key,
+        digest=_request_digest(action, raw, ended.claims),
+    )
+    if replay is None:
+        return refused, call
+    return _replayed(replay), replace(call, principal=ended.claims)
+
+
+def _refusal(exc: Exception) -> ReplyError | None:
+    """The reply for a failure that is the request's own, the same on every delivery;
+    None for anything else."""
+    match exc:
+        case orjson.JSONDecodeError():
+            return error_reply(ErrorCode.INVALID_REQUEST, "body is not valid JSON")
+        case ValidationError():
             return error_reply(
-                ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later"
-            ), call
-        if not _is_last_delivery(message, runtime.settings):
-            log.exception("handler failed; redelivering", extra={"routing_key": key})
-            raise Redeliver from exc
-        log.exception("handler failed on its last delivery", extra={"routing_key": key})
-        return error_reply(ErrorCode.INTERNAL, "internal error"), call
-    data = _json(result)
-    return ReplyOk(data=data), call
+                ErrorCode.INVALID_REQUEST,
+                "request failed validation",
+                details=validation_details(exc),
+            )
+        case TokenError():
+            return error_reply(exc.code, str(exc))
+        case DomainError():
+            return _domain_reply(exc)
+        case DataError():
+            # Input the contract let through but PostgreSQL cannot store (out-of-range
+            # values, untranslatable characters).
+            return error_reply(ErrorCode.INVALID_REQUEST, "a value cannot be stored as given")
+    return None
+
+
+def _unexpected(
+    runtime: Runtime, message: AbstractIncomingMessage, key: str, exc: Exception
+) -> ReplyError:
+    """503 for a dependency that is away; otherwise ``Redeliver``, and on the last
+    delivery 500 (the message then goes to idp.dead)."""
+    if _is_transient(exc):
+        log.warning("dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]})
+        return error_reply(ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later")
+    if not is_last_delivery(message, runtime.settings):
+        log.exception("handler failed; redelivering", extra={"routing_key": key})
+        raise Redeliver from exc
+    log.exception("handler failed on its last delivery", extra={"routing_key": key})
+    return error_reply(ErrorCode.INTERNAL, "internal error")
 
 
 async def _apply_once(
@@ -307,7 +275,7 @@ async def dispatch(
     call = Call(
         request_id=new_request_id(header(message, "x-request-id")),
         message_id=message.message_id,
-        client=_client(message, runtime.client_key),
+        client=client_of(message, runtime.client_key),
     )
     metrics = runtime.metrics
     metrics.in_flight.inc()
@@ -327,7 +295,7 @@ async def dispatch(
                 ErrorCode.INVALID_REQUEST,
                 "message_id must not contain U+0000; nothing was applied",
             )
-        elif (deadline := _deadline(message)) is not None and time.time() > deadline:
+        elif (deadline := deadline_of(message)) is not None and time.time() > deadline:
             reply = error_reply(
                 ErrorCode.TIMEOUT, "the request's deadline passed before a worker took it"
             )

@@ -14,7 +14,8 @@ from contracts.catalog import ACTIONS
 from contracts.envelope import error_reply
 from contracts.errors import ErrorCode
 from idp.tracing import TraceContext, new_request_id
-from workers.dispatch import header, log_message, publish_reply
+from workers.dispatch import log_message, publish_reply
+from workers.incoming import header
 
 # The longest routing key a reply or a log line repeats (AMQP allows 255 bytes).
 SHOWN_KEY_CHARS = 100

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from idp.security.client_headers import sign, signing_key
 from workers.context import Client
-from workers.dispatch import _client
+from workers.incoming import client_of
 
 KEY = signing_key(SecretStr("k" * 40))
 DEADLINE = 1_900_000_000_000
@@ -24,7 +24,7 @@ class _Message:
 
 
 def _client_of(message: _Message) -> Client:
-    return _client(cast(AbstractIncomingMessage, message), KEY)
+    return client_of(cast(AbstractIncomingMessage, message), KEY)
 
 
 def _signed(ip: str, agent: str, key: bytes = KEY, message_id: str = "m-1") -> dict[str, Any]:
