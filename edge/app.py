@@ -16,10 +16,11 @@ from contracts.catalog import FAMILIES, PING
 from contracts.errors import ErrorCode
 from edge.api_docs import add_api_docs
 from edge.errors import ApiError, error_body, json_response
-from edge.gateway import REQUEST_ID, TRACE, Gateway
+from edge.gateway import Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware, expect_handler
 from edge.protocol import EdgeRunner
+from edge.request_keys import REQUEST_ID, TRACE
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp import amqp_properties

@@ -5,10 +5,8 @@ and the CSRF rule, builds the contract, publishes it, and turns the reply envelo
 the response. No business logic lives here.
 """
 
-import asyncio
 from typing import Any
 
-import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -22,6 +20,8 @@ from edge.cookies import clear_session_cookies, cookie_names, set_session_cookie
 from edge.errors import ApiError, error_response, json_response, raw_json_response
 from edge.metrics import EdgeMetrics
 from edge.origins import UNSAFE_METHODS, OriginPolicy
+from edge.request_body import idempotency_key, request_fields
+from edge.request_keys import COOKIE_SESSION, PRINCIPAL, REQUEST_ID, SUBJECT, TRACE
 from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_RESULTS
 from edge.routes.model import HttpRoute
@@ -30,15 +30,7 @@ from idp.security.authn import Authenticator, SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
 from idp.security.tokens import TokenError
 from idp.settings import Settings
-from idp.tracing import TraceContext
 
-REQUEST_ID = web.RequestKey("request_id", str)
-PRINCIPAL = web.RequestKey("principal", object)
-# The tenant and user a login, sign-up or refresh turned out to be, for the log line.
-SUBJECT = web.RequestKey("subject", tuple)
-TRACE = web.RequestKey("trace", TraceContext)
-# The refresh token came from its cookie: the answer sets cookies whatever X-Auth-Mode says.
-COOKIE_SESSION = web.RequestKey("cookie_session", bool)
 _TOKEN_FIELDS = ("access_token", "refresh_token", "refresh_expires_in")
 # How a worker encodes a success (workers/dispatch.py, ``_encode``: orjson, compact).
 _OK_PREFIX = b'{"ok":true,"data":'
@@ -102,7 +94,7 @@ class Gateway:
             self._check_session_csrf(request)
         try:
             payload = await self._checked_payload(request, route)
-            message_id = _message_id(request)
+            message_id = idempotency_key(request)
         except ApiError as refused:
             if action.address_limited and refused.status in (400, 413):
                 # Refused here, it reaches no worker to be counted: count it here, so a
@@ -199,7 +191,9 @@ class Gateway:
         """The request's fields (body, path, query; a refresh token from its cookie),
         checked against the action's contract: a 400 costs no broker hop."""
         action = route.action
-        payload = await self._payload(request, route)
+        payload = await request_fields(
+            request, route, self.settings.max_body_bytes, self.settings.request_timeout_seconds
+        )
         if action.key in REFRESH_FROM_COOKIE and "refresh_token" not in payload:
             cookie = request.cookies.get(self._cookies.refresh)
             if cookie:
@@ -220,58 +214,6 @@ class Gateway:
                 "request failed validation",
                 details=validation_details(exc),
             ) from None
-        return payload
-
-    async def _payload(self, request: web.Request, route: HttpRoute) -> dict[str, Any]:
-        payload: dict[str, Any] = {}
-        if request.method in UNSAFE_METHODS and request.body_exists:
-            if (request.content_length or 0) > self.settings.max_body_bytes:
-                raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large")
-            if not _decodable(request.headers.getall("Content-Encoding", [])):
-                # aiohttp decodes the codings it knows and passes any other as raw
-                # bytes, which would then be read as if they were not encoded at all.
-                raise ApiError(
-                    ErrorCode.INVALID_REQUEST,
-                    "unsupported Content-Encoding: send the body as is, gzip or deflate",
-                )
-            try:
-                # Bounded: a client that announces a body and stops sending it holds
-                # nothing open past the request budget (SPEC 7: never a hang).
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
-                    raw = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large") from None
-            except TimeoutError:
-                raise ApiError(
-                    ErrorCode.INVALID_REQUEST, "the request body did not arrive in time"
-                ) from None
-            except web.RequestPayloadError:
-                # A body that is not what its headers say (a Content-Encoding that does not
-                # decode, a chunk that does not parse).
-                raise ApiError(ErrorCode.INVALID_REQUEST, "the request body is malformed") from None
-            except ConnectionResetError:
-                # The client went away mid-body: its fault, logged and counted as a 400 (it
-                # gets no answer), not an unhandled error and a 500 any client could cause.
-                raise ApiError(
-                    ErrorCode.INVALID_REQUEST, "the connection closed before the body arrived"
-                ) from None
-            if raw.strip():
-                try:
-                    decoded = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise ApiError(
-                        ErrorCode.INVALID_REQUEST,
-                        "body is not valid JSON (UTF-8, no NaN or Infinity)",
-                    ) from None
-                if not isinstance(decoded, dict):
-                    raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
-                payload = decoded
-        for name in route.query:
-            # An empty parameter (``?q=&cursor=``, a form or a URL template filled in
-            # partly) means "not given": no filter, the first page, the default limit.
-            if value := request.query.get(name):
-                payload[name] = value
-        payload.update(request.match_info)
         return payload
 
     def _response(
@@ -336,43 +278,7 @@ def _bearer_mode(request: web.Request) -> bool:
     return request.headers.get("X-Auth-Mode", "").lower() == "bearer"
 
 
-# The codings left to aiohttp: it decodes the first four; br and zstd need libraries this
-# edge does not have, and aiohttp refuses those itself (edge/protocol.py).
-_DECODABLE_CODINGS = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
-
-
-def _decodable(codings: list[str]) -> bool:
-    """One coding at most, and one aiohttp decodes: a list (``gzip, gzip``) or an unknown
-    name would otherwise be taken as an unencoded body."""
-    if len(codings) > 1:
-        return False
-    return not codings or codings[0].strip().lower() in _DECODABLE_CODINGS
-
-
 def _header_text(value: str) -> str:
     """A header as text an AMQP header can carry: aiohttp keeps bytes that are not UTF-8
     as lone surrogates, which the broker client cannot encode (a 500 otherwise)."""
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _message_id(request: web.Request) -> str | None:
-    """The request's ``Idempotency-Key``, the AMQP ``message_id``; an empty header means
-    "not given", like an empty query parameter."""
-    message_id = request.headers.get("Idempotency-Key") or None
-    if message_id is not None and not _is_message_id(message_id):
-        raise ApiError(
-            ErrorCode.INVALID_REQUEST,
-            "Idempotency-Key must be 1 to 200 bytes of printable UTF-8",
-            details=[{"field": "Idempotency-Key", "message": "1 to 200 bytes, printable"}],
-        )
-    return message_id
-
-
-def _is_message_id(value: str) -> bool:
-    """An ``Idempotency-Key`` becomes the AMQP ``message_id``, a short string of at most
-    255 bytes: valid UTF-8, printable, and 200 bytes at most leave room to spare."""
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        return False
-    return 0 < size <= 200 and value.isprintable()

@@ -10,8 +10,9 @@ from redis.exceptions import RedisError
 
 from contracts.errors import ErrorCode
 from edge.errors import ApiError, error_response
-from edge.gateway import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE, Gateway
+from edge.gateway import Gateway
 from edge.metrics import EdgeMetrics
+from edge.request_keys import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE
 from edge.requester import RpcTimeout, RpcUnavailable
 from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
