@@ -18,9 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aiormq.abc import AbstractChannel as AmqpChannel
 from pamqp.commands import Basic
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import RedisError
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError
 
 from contracts.actions import Action
 from contracts.auth import LoginResult
@@ -28,42 +26,26 @@ from contracts.envelope import ReplyError, ReplyOk, error_reply, validation_deta
 from contracts.errors import ErrorCode
 from idp import amqp_properties
 from idp.security.authn import SessionEnded, bearer_token
-from idp.security.revocation import RevocationUnavailable
 from idp.security.tokens import AccessClaims, TokenError
 from idp.tracing import TraceContext, new_request_id
 from workers import idempotency
 from workers.context import Call
+from workers.db_errors import is_transient
 from workers.encoded import Encoded
 from workers.errors import DomainError
 from workers.incoming import body_of, client_of, deadline_of, header, is_last_delivery
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
-from workers.uow import COMMIT_DEADLINE, database_unavailable
+from workers.uow import COMMIT_DEADLINE
 
 log = logging.getLogger("idp.worker")
 # A commit this close to its caller's deadline is refused (504): the commit and the
 # reply's way back must fit before the edge answers 504 itself.
 COMMIT_MARGIN_SECONDS = 0.25
-# asyncpg's InternalClientError as SQLAlchemy wraps it: the driver lost its protocol
-# state, as when the server ends a session mid-transaction (a restart). Not the caller's
-# fault and gone once the connection is replaced, so a 503, never a 500 (workers/uow.py).
-_DRIVER_LOST_TRACK = AsyncAdapt_asyncpg_dbapi.InternalClientError
 
 
 class Redeliver(Exception):
     """An unexpected failure on a delivery that is not the last one: requeue, no reply yet."""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or isinstance(exc.orig, _DRIVER_LOST_TRACK)
-    ):
-        return True
-    if isinstance(exc, (RedisError, RevocationUnavailable, ConnectionError, TimeoutError)):
-        return True
-    return database_unavailable(exc)
 
 
 def action_key(router: FamilyRouter, message: AbstractIncomingMessage) -> str:
@@ -189,7 +171,7 @@ def _unexpected(
 ) -> ReplyError:
     """503 for a dependency that is away; otherwise ``Redeliver``, and on the last
     delivery 500 (the message then goes to idp.dead)."""
-    if _is_transient(exc):
+    if is_transient(exc):
         log.warning("dependency unavailable", extra={"routing_key": key, "error": repr(exc)[:300]})
         return error_reply(ErrorCode.UNAVAILABLE, "a dependency is unavailable; retry later")
     if not is_last_delivery(message, runtime.settings):

@@ -26,10 +26,10 @@ from uuid import UUID
 
 import asyncpg
 import orjson
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from idp.settings import Settings, asyncpg_dsn, asyncpg_url
+from workers.db_errors import as_dbapi_error, is_disconnect
 from workers.errors import DeadlinePassed
 
 T = TypeVar("T")
@@ -69,49 +69,6 @@ def _begin(tenant_id: UUID | None) -> str:
     # statement: that is what lets BEGIN and set_config share one simple-protocol query.
     tenant = str(UUID(str(tenant_id))) if tenant_id is not None else ""
     return f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"
-
-
-def _is_disconnect(error: BaseException) -> bool:
-    return isinstance(
-        error,
-        (
-            asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.PostgresConnectionError,
-            asyncpg.exceptions.AdminShutdownError,
-            asyncpg.exceptions.CannotConnectNowError,
-            # The driver lost track of its protocol: seen when the server ends a session
-            # while a transaction is open on it (a restart), so the next statement finds
-            # the connection half-closed (MagicStack/asyncpg#1069, sqlalchemy#13241).
-            asyncpg.exceptions.InternalClientError,
-            OSError,  # ConnectionError included
-        ),
-    )
-
-
-# SQLSTATE classes that say the server cannot serve now, not that the statement is wrong:
-# 08 connection exception, 40 transaction rollback (a deadlock or serialization failure:
-# the same request again succeeds), 53 insufficient resources (too many connections), 57
-# operator intervention (shutting down, starting up, terminated by an administrator).
-_UNAVAILABLE_CLASSES = frozenset({"08", "40", "53", "57"})
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """Whether this error, or one it was raised from, says the database is away.
-
-    A new connection refused while PostgreSQL shuts down or starts up arrives wrapped
-    twice (SQLAlchemy's ``DBAPIError`` from its adapter's error from asyncpg's
-    ``CannotConnectNowError``), so the chain is followed, a few links at most."""
-    current: BaseException | None = error
-    for _ in range(6):
-        if current is None:
-            return False
-        if _is_disconnect(current):
-            return True
-        state = getattr(current, "sqlstate", None)
-        if isinstance(state, str) and state[:2] in _UNAVAILABLE_CLASSES:
-            return True
-        current = current.__cause__
-    return False
 
 
 class UnitOfWork:
@@ -323,14 +280,16 @@ class Database:
                 try:
                     rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
                 except Exception as error:
-                    if _is_disconnect(error):
+                    if is_disconnect(error):
                         _terminate(driver)  # its pool replaces a closed connection
                         await self._discard_pools()
                     raise
                 return rows
         except Exception as error:
-            lost = _is_disconnect(error)
-            translated = self._translate(sql, error, connection_invalidated=lost)
+            lost = is_disconnect(error)
+            translated = as_dbapi_error(
+                self.engine.dialect, sql, error, connection_invalidated=lost
+            )
             if translated is error:
                 raise
             raise translated from error
@@ -362,36 +321,9 @@ class Database:
 
     def translate(self, uow: UnitOfWork, sql: str, error: Exception) -> Exception:
         """An asyncpg error as the SQLAlchemy exception the rest of the worker expects."""
-        if _is_disconnect(error) or uow._driver.is_closed():
+        if is_disconnect(error) or uow._driver.is_closed():
             uow.broken = True
-        return self._translate(sql, error, connection_invalidated=uow.broken)
-
-    def _translate(self, sql: str, error: Exception, *, connection_invalidated: bool) -> Exception:
-        original: Exception = error
-        if not isinstance(
-            error,
-            asyncpg.exceptions.PostgresError
-            | asyncpg.InterfaceError
-            | asyncpg.exceptions.InternalClientError,
-        ):
-            return original
-        dialect = self.engine.dialect
-        dbapi: Any = dialect.loaded_dbapi
-        # The same translation SQLAlchemy's asyncpg adapter applies to its own statements.
-        mapping = dbapi._asyncpg_error_translate
-        for kind in type(error).__mro__:
-            if kind in mapping:
-                translated = mapping[kind](error.args[0] if error.args else str(error), error)
-                wrapped: Exception = DBAPIError.instance(
-                    sql,
-                    None,
-                    translated,
-                    dbapi.Error,
-                    connection_invalidated=connection_invalidated,
-                    dialect=dialect,
-                )
-                return wrapped
-        return original
+        return as_dbapi_error(self.engine.dialect, sql, error, connection_invalidated=uow.broken)
 
     async def close(self) -> None:
         await self.engine.dispose()

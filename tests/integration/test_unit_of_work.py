@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from idp.settings import Settings, asyncpg_dsn
-from workers.dispatch import _is_transient
+from workers.db_errors import is_transient
 from workers.uow import Database
 
 
@@ -44,7 +44,7 @@ async def test_a_connection_dying_mid_transaction_is_a_transient_error_and_is_no
     with pytest.raises(DBAPIError) as raised:
         await doomed()
     assert raised.value.connection_invalidated
-    assert _is_transient(raised.value)  # the caller gets 503, not 500
+    assert is_transient(raised.value)  # the caller gets 503, not 500
     # The next transactions get working connections (the pool was started afresh).
     for _ in range(3):
         assert await _tenant_setting(db) == ""
@@ -77,7 +77,7 @@ async def test_a_session_ended_by_the_server_mid_transaction_is_transient_and_no
         with pytest.raises(DBAPIError) as raised:
             await ended_under_us()
         assert raised.value.connection_invalidated
-        assert _is_transient(raised.value)  # the caller gets 503 and may retry
+        assert is_transient(raised.value)  # the caller gets 503 and may retry
         assert raised.value.__cause__ is not raised.value
         # The next transaction gets a working, clean connection.
         assert await _tenant_setting(db) == ""
@@ -111,7 +111,7 @@ async def test_a_single_statement_whose_session_is_ended_is_transient_and_not_re
     with pytest.raises(DBAPIError) as raised:
         await running
     assert raised.value.connection_invalidated
-    assert _is_transient(raised.value)
+    assert is_transient(raised.value)
     for _ in range(3):
         (again,) = await db.fetch_alone("SELECT 1 AS one")
         assert again["one"] == 1
@@ -219,7 +219,7 @@ async def shutting_down_server() -> AsyncIterator[int]:
 _SSL_REQUEST = 80877103
 
 
-async def test_a_database_refusing_new_connections_while_it_restarts_is_transient(
+async def test_a_database_refusing_new_connections_while_it_restartsis_transient(
     settings: Settings, shutting_down_server: int
 ) -> None:
     """Found by the PostgreSQL-restart fault test: while the server shuts down, a new
@@ -231,9 +231,9 @@ async def test_a_database_refusing_new_connections_while_it_restarts_is_transien
         with pytest.raises(DBAPIError, match="shutting down") as in_transaction:
             async with db.transaction(uuid.uuid4()) as uow:
                 await uow.fetchrow("SELECT 1")
-        assert _is_transient(in_transaction.value)
+        assert is_transient(in_transaction.value)
         with pytest.raises(DBAPIError, match="shutting down") as alone:
             await db.fetch_alone("SELECT 1")
-        assert _is_transient(alone.value)
+        assert is_transient(alone.value)
     finally:
         await db.close()
