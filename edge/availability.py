@@ -25,10 +25,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from contracts.actions import family_queue
-from edge.requester import Requester, RpcUnavailable
+from edge.requester import RpcUnavailable
 
 log = logging.getLogger("idp.edge.rpc")
 FRESH_SECONDS = 1.0
@@ -42,9 +44,21 @@ class _Seen:
     consumers: int
 
 
+class QueueCounts(Protocol):
+    async def queue_counts(self, queue: str) -> tuple[int, int]:
+        """A queue's ready messages and consumers (``edge.requester.Requester``)."""
+        ...
+
+
 class WorkerPresence:
-    def __init__(self, requester: Requester, budget: float) -> None:
+    def __init__(
+        self,
+        requester: QueueCounts,
+        budget: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._requester = requester
+        self._clock = clock
         # A broker that does not answer must not hold requests past their budget (SPEC 7).
         self._look_seconds = min(LOOK_SECONDS, budget)
         self._seen: dict[str, _Seen] = {}
@@ -54,7 +68,7 @@ class WorkerPresence:
         """False only when ``family``'s queue was just seen with no consumer."""
         queue = family_queue(family)
         seen = self._seen.get(queue)
-        now = time.monotonic()
+        now = self._clock()
         if seen is not None:
             age = now - seen.at
             if seen.consumers > 0 and age < FRESH_SECONDS:
@@ -84,7 +98,7 @@ class WorkerPresence:
         if previous is not None and (previous.consumers > 0) != (consumers > 0):
             level = logging.INFO if consumers else logging.WARNING
             log.log(level, "workers of a family", extra={"queue": queue, "consumers": consumers})
-        self._seen[queue] = _Seen(time.monotonic(), consumers)
+        self._seen[queue] = _Seen(self._clock(), consumers)
         return consumers
 
     async def close(self) -> None:

@@ -2,7 +2,6 @@
 (edge/availability.py; the real broker is exercised by e2e/test_worker_presence.py)."""
 
 import asyncio
-import time
 
 import pytest
 
@@ -30,17 +29,15 @@ class _Broker:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    now = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
-    return now
+def clock() -> list[float]:
+    return [1000.0]
 
 
 async def test_a_fresh_sighting_answers_without_looking_and_a_stale_one_looks_again(
     clock: list[float],
 ) -> None:
     broker = _Broker(consumers=2)
-    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0, clock=lambda: clock[0])
     assert await presence.available("users")
     assert broker.looks == 1
     clock[0] += FRESH_SECONDS * 0.9
@@ -56,7 +53,7 @@ async def test_no_consumer_is_rechecked_at_most_every_recheck_interval(
     clock: list[float],
 ) -> None:
     broker = _Broker(consumers=0)
-    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0, clock=lambda: clock[0])
     assert not await presence.available("users")
     assert not await presence.available("users")
     assert broker.looks == 1
@@ -69,7 +66,7 @@ async def test_no_consumer_is_rechecked_at_most_every_recheck_interval(
 async def test_requests_waiting_for_a_look_share_it() -> None:
     broker = _Broker(consumers=1)
     broker.gate = asyncio.Event()
-    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0)
     waiting = [asyncio.create_task(presence.available("users")) for _ in range(50)]
     await asyncio.sleep(0)
     broker.gate.set()
@@ -79,7 +76,7 @@ async def test_requests_waiting_for_a_look_share_it() -> None:
 
 async def test_a_broker_outage_forgets_what_was_seen(clock: list[float]) -> None:
     broker = _Broker(consumers=1)
-    presence = WorkerPresence(broker, budget=10.0)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=10.0, clock=lambda: clock[0])
     assert await presence.available("users")
     broker.down = True
     clock[0] += FRESH_SECONDS
@@ -93,6 +90,6 @@ async def test_a_broker_outage_forgets_what_was_seen(clock: list[float]) -> None
 async def test_a_broker_that_does_not_answer_holds_no_request_past_the_bound() -> None:
     broker = _Broker(consumers=1)
     broker.gate = asyncio.Event()  # never set: the passive declare hangs
-    presence = WorkerPresence(broker, budget=0.05)  # type: ignore[arg-type]
+    presence = WorkerPresence(broker, budget=0.05)
     async with asyncio.timeout(1):
         assert not await presence.available("users")
