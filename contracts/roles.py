@@ -37,7 +37,6 @@ PERMISSION_DESCRIPTIONS: dict[str, str] = {
     "files:delete": "Delete files",
     "audit:read": "Read the tenant's audit trail",
 }
-assert tuple(PERMISSION_DESCRIPTIONS) == PERMISSIONS
 
 PermissionList = Annotated[list[str], Field(max_length=len(PERMISSIONS) * 2)]
 

@@ -9,6 +9,8 @@ from contracts.catalog import ACTIONS, FAMILIES
 from contracts.envelope import error_reply
 from contracts.errors import STATUS, ErrorCode
 from contracts.files import ListFilesRequest
+from contracts.permissions import PERMISSIONS
+from contracts.roles import PERMISSION_DESCRIPTIONS
 from contracts.sessions import PasswordChange
 from contracts.users import ListAuditRequest, ListUsersRequest, UpdateTenantRequest
 
@@ -178,3 +180,9 @@ def test_a_page_limit_is_an_integer_or_its_text_never_a_boolean(model: type[Requ
     for wrong in (True, False, "ten", 0, 201, 1.5):
         with pytest.raises(ValidationError):
             model.model_validate({"limit": wrong})
+
+
+def test_every_permission_is_described_once_in_the_catalogue_order() -> None:
+    """``GET /v1/permissions`` lists PERMISSION_DESCRIPTIONS: the same permissions as the
+    catalogue (contracts/permissions.py), in its order."""
+    assert tuple(PERMISSION_DESCRIPTIONS) == PERMISSIONS
