@@ -38,11 +38,22 @@ class PasswordHasher:
         return ok and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
-        """True when the hash was made with weaker parameters than configured."""
+        """True when the hash is weaker than configured (SPEC 4.5: upgraded on the next
+        login): another variant, an older version, less memory or fewer passes, a
+        shorter salt or output. A stronger one is kept: upgrading must not downgrade."""
         try:
-            return self._hasher.check_needs_rehash(password_hash)
+            found = argon2.extract_parameters(password_hash)
         except InvalidHashError:
             return True
+        wanted = self._hasher
+        return (
+            found.type is not argon2.Type.ID
+            or found.version < argon2.low_level.ARGON2_VERSION
+            or found.memory_cost < wanted.memory_cost
+            or found.time_cost < wanted.time_cost
+            or found.salt_len < wanted.salt_len
+            or found.hash_len < wanted.hash_len
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,5 +1,7 @@
 """Argon2id hashing: parameters, verification, and the upgrade check (SPEC 4.5)."""
 
+from typing import Any
+
 import argon2
 import pytest
 
@@ -36,3 +38,24 @@ def test_weaker_hashes_need_an_upgrade(hasher: PasswordHasher) -> None:
     assert hasher.needs_rehash(weak)
     assert not hasher.needs_rehash(current)
     assert hasher.needs_rehash("not a hash")
+
+
+@pytest.mark.parametrize(
+    ("params", "upgrade"),
+    [
+        ({"time_cost": 3, "memory_cost": 32768}, False),  # stronger: kept, not downgraded
+        ({"time_cost": 2, "memory_cost": 19456, "parallelism": 4}, False),
+        ({"time_cost": 1, "memory_cost": 65536}, True),  # more memory, fewer passes
+        ({"time_cost": 4, "memory_cost": 8192}, True),  # more passes, less memory
+        ({"time_cost": 2, "memory_cost": 19456, "salt_len": 8}, True),
+        ({"time_cost": 2, "memory_cost": 19456, "hash_len": 16}, True),
+        ({"time_cost": 2, "memory_cost": 19456, "type": argon2.Type.I}, True),
+    ],
+)
+def test_only_a_hash_weaker_in_some_way_is_upgraded(
+    hasher: PasswordHasher, params: dict[str, Any], upgrade: bool
+) -> None:
+    """SPEC 4.5: "hashes below the configured parameters are upgraded"; a hash made with
+    stronger ones (a deployment that lowered its settings) must not be rewritten weaker."""
+    made = argon2.PasswordHasher(**{"parallelism": 1, **params}).hash("pw-123456")
+    assert hasher.needs_rehash(made) is upgrade
