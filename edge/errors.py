@@ -18,9 +18,13 @@ class ApiError(Exception):
         status: int | None = None,
         details: list[FieldError] | list[dict[str, Any]] | None = None,
         retry_after: int | None = None,
+        ends_connection: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
+        # The request's body was not read to its end: the connection cannot carry another
+        # request, so the answer says ``Connection: close`` (RFC 9112 9.6).
+        self.ends_connection = ends_connection
         self.message = message
         self.status = status or STATUS[code]
         self.details = details

@@ -80,7 +80,10 @@ def build_middleware(
             raise
         except Exception as exc:  # noqa: BLE001 - every error becomes the error shape
             try:
-                response = error_response(_as_api_error(exc), request_id)
+                refused = _as_api_error(exc)
+                response = error_response(refused, request_id)
+                if refused.ends_connection:
+                    response.force_close()
                 if isinstance(exc, web.HTTPMethodNotAllowed):
                     response.headers["Allow"] = exc.headers.get("Allow", "")  # RFC 9110 15.5.6
             except Exception:

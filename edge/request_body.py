@@ -38,12 +38,16 @@ async def request_fields(
             raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large") from None
         except TimeoutError:
             raise ApiError(
-                ErrorCode.INVALID_REQUEST, "the request body did not arrive in time"
+                ErrorCode.INVALID_REQUEST,
+                "the request body did not arrive in time",
+                ends_connection=True,
             ) from None
         except web.RequestPayloadError:
             # A body that is not what its headers say (a Content-Encoding that does not
             # decode, a chunk that does not parse).
-            raise ApiError(ErrorCode.INVALID_REQUEST, "the request body is malformed") from None
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST, "the request body is malformed", ends_connection=True
+            ) from None
         except ConnectionResetError:
             # The client went away mid-body: its fault, logged and counted as a 400 (it
             # gets no answer), not an unhandled error and a 500 any client could cause.

@@ -329,6 +329,27 @@ async def test_odd_headers_and_bodies_are_4xx_never_500(
             assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
 
 
+async def test_a_body_that_does_not_decode_says_the_connection_ends(
+    platform: Platform,
+) -> None:
+    """The edge cannot tell where such a body ended, so the connection cannot carry the
+    next request: the 400 says ``Connection: close`` instead of dropping the next request
+    on a kept-alive connection without a word (RFC 9112 9.6)."""
+    email = f"gzip-{uuid.uuid4().hex[:8]}@example.com".encode()
+    login = b'{"tenant": "no-such-tenant", "email": "' + email + b'", "password": "p"}'
+    bad = _request(
+        "POST",
+        "/v1/auth/login",
+        b"Content-Type: application/json",
+        b"Content-Encoding: gzip",
+        body=login,
+    )
+    status, headers, body = await _raw(platform, bad)
+    assert status == 400, body
+    assert orjson.loads(body)["error"]["message"] == "the request body is malformed"
+    assert headers.get("connection", "").lower() == "close"
+
+
 async def test_expect_100_continue_is_refused_at_once_when_the_body_is_too_large(
     platform: Platform, settings: Settings
 ) -> None:
