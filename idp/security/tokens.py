@@ -230,7 +230,15 @@ class TokenCodec:
         payload: dict[str, Any] = decoded["payload"]
         if not isinstance(payload.get("jti"), str) or not payload["jti"]:
             raise TokenError()
+        # RFC 7519 2: NumericDate is a JSON number; PyJWT also takes a string of digits.
+        if not all(_numeric_date(payload.get(name)) for name in ("iat", "exp", "nbf")):
+            raise TokenError()
         return payload
+
+
+def _numeric_date(value: object) -> bool:
+    """Absent (a claim the token type does not require), or a number that is not a bool."""
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def _jti(random: bytes) -> str:

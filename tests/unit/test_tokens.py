@@ -112,6 +112,9 @@ def _none_alg(claims: dict[str, object]) -> str:
         ("missing exp", _forge(_claims(exp=None))),
         ("missing sub", _forge(_claims(sub=None))),
         ("not yet valid", _forge(_claims(nbf=int(time.time()) + 3600))),
+        ("exp as a string", _forge(_claims(exp=str(int(time.time()) + 600)))),
+        ("iat as a string", _forge(_claims(iat=str(int(time.time()))))),
+        ("nbf as a string", _forge(_claims(nbf=str(int(time.time()) - 10)))),
         ("wrong typ", _forge(_claims(), typ="JWT")),
         ("no typ", jwt.encode(_claims(), SECRET_A, algorithm="HS256")),
         (
