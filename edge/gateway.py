@@ -133,6 +133,10 @@ class Gateway:
         return self._response(request, route, decode_reply(body))
 
     async def _authenticate(self, request: web.Request, action: Action) -> str:
+        if len(request.headers.getall("Authorization", ())) > 1:
+            # A singleton field (RFC 9110 11.6.2): which one counts would depend on who
+            # reads it, a proxy in front taking the last, this edge the first.
+            raise ApiError(ErrorCode.INVALID_REQUEST, "more than one Authorization header")
         header_token = bearer_token(request.headers.get("Authorization"))
         token = header_token or request.cookies.get(self._cookies.access)
         try:

@@ -296,6 +296,9 @@ async def test_odd_headers_and_bodies_are_4xx_never_500(
             400,
         ),
         (_request("GET", "/v1/users", auth, b"Idempotency-Key: \xff\xfe"), 400),
+        # Two Authorization headers: a proxy in front might read the other one.
+        (_request("GET", "/v1/auth/me", auth, b"Authorization: Bearer other"), 400),
+        (_request("GET", "/v1/auth/me", b"Authorization: Bearer other", auth), 400),
         # A body that does not decode as its Content-Encoding says.
         (_request("POST", "/v1/auth/login", json_type, b"Content-Encoding: gzip", body=login), 400),
         # A coding aiohttp does not know, or several: passed on as raw bytes, they were
