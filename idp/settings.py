@@ -33,7 +33,8 @@ def _url(value: str | None, schemes: tuple[str, ...], *, needs_host: bool = True
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # An empty variable (`FOO=` in a .env or Compose file) means unset: its default.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
 
     database_url: str
     database_owner_url: str | None = None

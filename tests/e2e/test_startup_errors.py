@@ -1,11 +1,14 @@
 """SPEC 2: a service that cannot be reached gives one clear line naming the URL and how
 to start it, never a traceback, and a non-zero exit, from every command that needs it."""
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import uuid
 
+import asyncpg
 import pytest
 
 from idp.settings import Settings
@@ -128,3 +131,48 @@ def test_a_port_already_taken_is_one_clear_line() -> None:
     assert len(output) == 1, output
     assert output[0].startswith(f"idp: the edge cannot listen on 127.0.0.1:{port} "), output
     assert "address already in use" in output[0]
+
+
+@pytest.mark.parametrize(
+    ("database_url", "says"),
+    [
+        ("postgresql://127.0.0.1:5432/idp_test", "must name its role and database"),
+        ("postgresql://idp_app:idp_app@127.0.0.1:5432", "must name its role and database"),
+        ("postgresql://idp_app:idp_app@127.0.0.1:abc/idp_test", "does not parse"),
+        # The admin's own role as the application's: migrate altered it NOSUPERUSER.
+        ("postgresql://postgres@127.0.0.1:5432/idp_test", "must be one of its own"),
+    ],
+)
+def test_migrate_says_what_is_wrong_with_a_database_url_in_one_line(
+    database_url: str, says: str
+) -> None:
+    code, output = _run("migrate", DATABASE_URL=database_url, DATABASE_OWNER_URL="")
+    assert code == 3, output
+    assert len(output) == 1, output
+    assert says in output[0], output
+    assert "Traceback" not in output[0]
+
+
+async def test_migrate_never_demotes_a_superuser_named_as_the_application_role(
+    settings: Settings,
+) -> None:
+    """A superuser is not bound by row-level security: as the application role it is
+    refused, and left as it was (migrate used to ALTER it NOSUPERUSER, which could leave
+    the cluster without one)."""
+    role = f"idp_test_super_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(settings.admin_database_url)
+    try:
+        await admin.execute(f'CREATE ROLE "{role}" LOGIN SUPERUSER')
+        code, output = await asyncio.to_thread(
+            _run,
+            "migrate",
+            DATABASE_URL=f"postgresql://{role}@127.0.0.1:5432/idp_test",
+            DATABASE_OWNER_URL="",
+        )
+        assert code == 3, output
+        assert len(output) == 1, output
+        assert "is a superuser" in output[0], output
+        assert await admin.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role)
+    finally:
+        await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
