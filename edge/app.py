@@ -24,7 +24,7 @@ from edge.request_keys import REQUEST_ID, TRACE
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp import amqp_properties
-from idp.preflight import StartupFailure, check_amqp, check_redis
+from idp.preflight import StartupFailure, check_all, check_amqp, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator
@@ -161,7 +161,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def serve_edge(settings: Settings) -> None:
     amqp_properties.install()  # a bad property on a reply costs that reply, not the link
-    await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
+    await check_all(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
     runner = EdgeRunner(
         create_app(settings),
         max_line_size=PARSER_LIMIT,

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from idp.bootstrap import migrate
-from idp.preflight import check_amqp, check_redis
+from idp.preflight import check_all, check_amqp, check_redis
 from idp.settings import Settings
 
 
@@ -41,7 +41,7 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: floa
 async def _prepare(settings: Settings) -> None:
     # The broker and Redis first: one clear line (ServiceUnreachable) if either is away,
     # rather than one error per child process.
-    await asyncio.gather(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
+    await check_all(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
     await migrate(settings)
 
 

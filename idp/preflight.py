@@ -1,12 +1,15 @@
 """Reachability checks that turn a dead service into one clear line (SPEC 2)."""
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aio_pika
 import aiormq
 import asyncpg
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, ResponseError
 
 HOW_TO_START = {
     "PostgreSQL": "start it (`pg_ctlcluster 15 main start`) or `docker compose up -d postgres`",
@@ -33,6 +36,19 @@ class ServiceUnreachable(StartupFailure):
         else:
             message = f"{service} at {redact(url)} refused the connection ({reason}): {hint}"
         super().__init__(message)
+
+
+async def check_all(*checks: Awaitable[None]) -> None:
+    """Run the checks side by side and raise the first one's failure, once all are done.
+
+    Not ``gather``'s first-error-cancels-the-rest: a RabbitMQ connection cancelled in the
+    middle of its handshake left ``asyncio.run`` waiting on it for good, so a start-up
+    with Redis away could hang, silent, instead of saying so. Each check is bounded by
+    ``CONNECT_SECONDS`` on its own."""
+    outcomes = await asyncio.gather(*checks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def redact(url: str) -> str:
@@ -73,7 +89,12 @@ async def check_redis(url: str) -> None:
         raise ServiceUnreachable("Redis", url, _reason(exc)) from None
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+    except (ResponseError, AuthenticationError) as exc:
+        # It answered: it is there, and said no (a database number past its last one, a
+        # password it does not take).
+        hint = "check REDIS_URL's password and database number (0 to 15 by default)"
+        raise ServiceUnreachable("Redis", url, _reason(exc), hint) from None
+    except Exception as exc:  # noqa: BLE001 - any other failure means unreachable
         raise ServiceUnreachable("Redis", url, _reason(exc)) from None
     finally:
         await client.aclose()

@@ -63,10 +63,16 @@ def require_service_urls(environ: Mapping[str, str] = os.environ) -> None:
 
 def require_services(database_admin_url: str, redis_url: str, amqp_url: str) -> None:
     """Fail (never skip) with a line saying how to start whatever is down."""
-    from idp.preflight import ServiceUnreachable, check_amqp, check_postgres, check_redis
+    from idp.preflight import (
+        ServiceUnreachable,
+        check_all,
+        check_amqp,
+        check_postgres,
+        check_redis,
+    )
 
     async def check() -> None:
-        await asyncio.gather(
+        await check_all(
             check_postgres(database_admin_url),
             check_redis(redis_url),
             check_amqp(amqp_url),

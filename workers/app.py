@@ -15,7 +15,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from contracts.actions import QUEUE_DEAD_INTAKE, QUEUE_UNROUTED, family_queue
 from idp import amqp_properties
-from idp.preflight import check_amqp, check_postgres, check_redis
+from idp.preflight import check_all, check_amqp, check_postgres, check_redis
 from idp.runner import freeze_startup_heap, run_async
 from idp.settings import Settings
 from idp.topology import declare_topology
@@ -128,7 +128,7 @@ def _requeued_on_failure(
 
 async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:
     amqp_properties.install()  # a publisher's bad property costs its message, not the link
-    await asyncio.gather(
+    await check_all(
         check_postgres(settings.database_url),
         check_redis(settings.redis_url),
         check_amqp(settings.amqp_url),
