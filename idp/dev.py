@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from idp.bootstrap import migrate
-from idp.preflight import check_all, check_amqp, check_redis
+from idp.preflight import StartupFailure, check_all, check_amqp, check_redis
 from idp.settings import Settings
 
 
@@ -21,6 +22,33 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _ensure_free(host: str, port: int) -> None:
+    """The edge's port must be ours: another server answering there would pass for a
+    ready edge (its /readyz 200) before the edge itself failed to listen."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise StartupFailure(
+                f"the edge cannot listen on {host}:{port} ({exc.strerror or exc}):"
+                " stop what holds it, or set EDGE_HOST / EDGE_PORT"
+            ) from None
+
+
+def _die_with_parent() -> None:
+    """Run in each child before it starts: on Linux, SIGTERM when ``idp dev`` dies, even
+    by SIGKILL, so that no edge, worker or S3 server is left serving on its own."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _child(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "idp", command], env=env, preexec_fn=_die_with_parent
+    )
 
 
 def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> bool:
@@ -50,6 +78,7 @@ def run_dev(settings: Settings, workers: int) -> int:
 
     Returns the exit status: 0 after a stop that was asked for, 1 when the platform did
     not become ready or a process of it ended by itself."""
+    _ensure_free(settings.edge_host, settings.edge_port)
     asyncio.run(_prepare(settings))
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = []
@@ -62,11 +91,12 @@ def run_dev(settings: Settings, workers: int) -> int:
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         )
     for _ in range(workers):
-        children.append(subprocess.Popen([sys.executable, "-m", "idp", "worker"], env=env))
-    children.append(subprocess.Popen([sys.executable, "-m", "idp", "edge"], env=env))
+        children.append(_child("worker", env))
+    children.append(_child("edge", env))
     base = f"http://{settings.edge_host}:{settings.edge_port}"
     stopping = False
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 
 import asyncpg
@@ -191,3 +192,74 @@ def test_a_service_that_fails_at_once_does_not_leave_the_others_hanging(command:
         assert len(output) == 1, output
         assert output[0].startswith("idp: Redis at redis://127.0.0.1:6379/99 refused"), output
         assert "database number" in output[0], output
+
+
+def test_dev_refuses_an_edge_port_another_server_holds() -> None:
+    """Another server answering 200 on EDGE_PORT passed for the ready edge (`idp dev`
+    printed "ready", then the edge failed to listen)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, output = _run("dev", EDGE_HOST="127.0.0.1", EDGE_PORT=str(port))
+    assert code == 3, output
+    assert len(output) == 1, output
+    assert f"the edge cannot listen on 127.0.0.1:{port}" in output[0], output
+    assert not any("idp is ready" in line for line in output)
+
+
+def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> None:
+    """SIGKILL leaves `idp dev` no chance to stop its children: they are asked to stop by
+    the kernel (PR_SET_PDEATHSIG) instead of serving on, orphaned."""
+    port = _dead_port()
+    env = {
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        "EDGE_PORT": str(port),
+        "WORKER_METRICS_PORT": "0",
+    }
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "idp", "dev"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert dev.stdout is not None
+        ready = False
+        for _ in range(50):
+            line = dev.stdout.readline()
+            if "idp is ready" in line:
+                ready = True
+                break
+        assert ready, "idp dev did not become ready"
+        children = _children_of(dev.pid)
+        assert len(children) >= 2, children  # a worker and the edge (and moto)
+        dev.kill()
+        dev.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.2)
+        assert not [pid for pid in children if _alive(pid)], "children outlived idp dev"
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+            dev.wait(10)
+        if dev.stdout is not None:
+            dev.stdout.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    found = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [int(line) for line in found.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
