@@ -4,7 +4,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip
 COPY . .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[s3local]"
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: only the installed wheels, run as an unprivileged user.
 FROM python:3.11-slim
@@ -14,6 +14,6 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 USER idp
 ENV EDGE_HOST=0.0.0.0 EDGE_PORT=3001 PYTHONUNBUFFERED=1
-EXPOSE 3001
+EXPOSE 3001 9101
 ENTRYPOINT ["idp"]
 CMD ["edge"]

@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from contracts.files import VERIFIABLE_CONTENT_TYPES
 
 MIN_SECRET_BYTES = 32
+MIN_SECRET_SYMBOLS = 10
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -187,8 +188,15 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret", "jwt_refresh_secret")
     @classmethod
     def _strong_secret(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+        secret = value.get_secret_value()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
+        if len(set(secret)) < MIN_SECRET_SYMBOLS:
+            # 32 spaces or 32 a's are long enough and no secret at all.
+            raise ValueError(
+                f"must use at least {MIN_SECRET_SYMBOLS} different characters"
+                " (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
         return value
 
     @model_validator(mode="after")

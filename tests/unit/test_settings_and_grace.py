@@ -17,6 +17,12 @@ def test_weak_secret_is_refused() -> None:
         make_settings(jwt_secret="short")
 
 
+@pytest.mark.parametrize("secret", [" " * 40, "a" * 64, "ab" * 32, "012345678" * 4])
+def test_a_long_secret_of_few_characters_is_refused(secret: str) -> None:
+    with pytest.raises(ValidationError, match="different characters"):
+        make_settings(jwt_secret=secret)
+
+
 def test_identical_secrets_are_refused() -> None:
     with pytest.raises(ValidationError, match="must differ"):
         make_settings(jwt_refresh_secret=SECRET_A)
