@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -35,16 +36,21 @@ def vhost_of(amqp_url: str) -> str:
 
 
 def ensure_vhost(amqp_url: str) -> None:
-    """Create the URL's RabbitMQ vhost if ``rabbitmqctl`` is at hand (local machines, CI)."""
-    vhost = amqp_url.rstrip("/").rsplit("/", 1)[-1]
+    """Create the URL's RabbitMQ vhost, for the URL's user, when the broker is this
+    machine's and ``rabbitmqctl`` is at hand (local machines, CI); a remote broker is
+    left alone."""
+    parts = urlsplit(amqp_url)
+    vhost = unquote(parts.path.lstrip("/"))
     ctl = shutil.which("rabbitmqctl")
-    if not vhost or vhost == "%2F" or "@" in vhost or ctl is None:
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not vhost or vhost == "/" or not local or ctl is None:
         return
+    user = unquote(parts.username or "guest")
     listed = subprocess.run([ctl, "-q", "list_vhosts"], capture_output=True, text=True, check=False)
     if vhost not in listed.stdout.split():
         subprocess.run([ctl, "-q", "add_vhost", vhost], check=False, capture_output=True)
     subprocess.run(
-        [ctl, "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        [ctl, "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
         check=False,
         capture_output=True,
     )
