@@ -39,20 +39,42 @@ def _between(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="idp", description="Multi-tenant identity platform")
+    parser = argparse.ArgumentParser(
+        prog="idp",
+        description="Multi-tenant identity platform",
+        epilog="Settings come from the environment (.env.example lists each one); scripts/run"
+        " reads .env, or .env.example's development values.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("edge", help="run the HTTP edge")
+    commands.add_parser(
+        "edge",
+        help="run the HTTP edge",
+        description="Serve the HTTP API on EDGE_HOST:EDGE_PORT: verify tokens, publish each"
+        " request to RabbitMQ, answer with the worker's reply.",
+    )
     worker = commands.add_parser("worker", help="run workers consuming the request queues")
-    worker.add_argument("--families", type=_families, default=FAMILIES)
+    worker.add_argument(
+        "--families",
+        type=_families,
+        default=FAMILIES,
+        help=f"comma-separated families to serve (default {','.join(FAMILIES)})",
+    )
     worker.add_argument(
         "--concurrency",
         type=_between(1, 1000),  # WORKER_PREFETCH's bounds
         default=None,
         help="messages in flight per family, 1 to 1000 (default WORKER_PREFETCH)",
     )
-    commands.add_parser("migrate", help="create roles and database where allowed, then migrate")
+    commands.add_parser(
+        "migrate",
+        help="create roles and database where allowed, then migrate",
+        description="Create the owner and application roles and the database where"
+        " DATABASE_ADMIN_URL may, then run the Alembic migrations as the owner.",
+    )
     dev = commands.add_parser("dev", help="migrate, then run an edge, a worker and local S3")
-    dev.add_argument("--workers", type=_between(1, 64), default=1, help="worker processes")
+    dev.add_argument(
+        "--workers", type=_between(1, 64), default=1, help="worker processes (default 1)"
+    )
     bench = commands.add_parser("bench", help="measure the platform against its floors")
     bench.add_argument(
         "--duration", type=_between(1, 3600, float), default=20.0, help="seconds per measurement"
@@ -122,5 +144,9 @@ def _write_asyncapi(output: str) -> None:
     if output == "-":
         sys.stdout.buffer.write(document)
     else:
-        with open(output, "wb") as target:
-            target.write(document)
+        try:
+            with open(output, "wb") as target:
+                target.write(document)
+        except OSError as exc:
+            print(f"idp: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(2) from None

@@ -111,6 +111,9 @@ def run_dev(settings: Settings, workers: int) -> int:
         print(f"idp is ready: edge {base}  (readyz 200)", flush=True)
         if "S3_ENDPOINT_URL" in env:
             print(f"             S3 {env['S3_ENDPOINT_URL']}", flush=True)
+        if settings.worker_metrics_port > 0 and workers == 1:
+            metrics = f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+            print(f"             worker metrics {metrics}/metrics", flush=True)
         print("Ctrl-C stops everything.", flush=True)
     elif not stopping:
         print("idp: the platform did not become ready; see the logs above", file=sys.stderr)

@@ -30,6 +30,10 @@ def _url(value: str | None, schemes: tuple[str, ...], *, needs_host: bool = True
         raise ValueError(
             f"must be a URL starting {starts}" + (", with a host" if needs_host else "")
         )
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ValueError("its port must be a number from 0 to 65535") from None
     return value
 
 
