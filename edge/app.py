@@ -19,7 +19,7 @@ from edge.errors import ApiError, error_body, json_response
 from edge.gateway import Gateway
 from edge.metrics import EdgeMetrics
 from edge.middleware import build_middleware, expect_handler
-from edge.protocol import EdgeRunner
+from edge.protocol import FIELD_LIMIT, TARGET_LIMIT, EdgeRunner
 from edge.request_keys import REQUEST_ID, TRACE
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
@@ -36,9 +36,6 @@ log = logging.getLogger("idp.edge")
 GATEWAY = web.AppKey("gateway", Gateway)
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", EdgeMetrics)
-# aiohttp's parser refuses long header lines with a bare-text 400 before any middleware
-# runs; allow up to this much so that the middleware answers in the error shape.
-PARSER_LIMIT = 64 * 1024
 DRAIN_SECONDS = 15.0
 KEEPALIVE_SECONDS = 15.0
 
@@ -164,8 +161,8 @@ async def serve_edge(settings: Settings) -> None:
     await check_all(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
     runner = EdgeRunner(
         create_app(settings),
-        max_line_size=PARSER_LIMIT,
-        max_field_size=PARSER_LIMIT,
+        max_line_size=TARGET_LIMIT,
+        max_field_size=FIELD_LIMIT,
         access_log=None,
         shutdown_timeout=DRAIN_SECONDS,
         header_timeout=settings.request_timeout_seconds,

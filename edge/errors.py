@@ -54,17 +54,42 @@ def error_body(error: ApiError, request_id: str) -> dict[str, Any]:
     return {"error": body}
 
 
-def error_response(error: ApiError, request_id: str) -> web.Response:
+def error_response(
+    error: ApiError, request_id: str, *, token_presented: bool = False
+) -> web.Response:
+    """The error shape, with the headers its status calls for: ``Retry-After`` on a 429
+    or 503 (a second when nothing says longer), ``WWW-Authenticate`` on a 401."""
     response = json_response(error_body(error, request_id), status=error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
+    elif error.status == 503:
+        response.headers["Retry-After"] = "1"
     if error.status == 401:
-        # RFC 9110 11.6.1: a 401 names its scheme; RFC 6750 3.1 says why a token failed.
+        # RFC 9110 11.6.1: a 401 names its scheme; RFC 6750 3.1 says why a token failed,
+        # and says nothing when the request carried none.
         challenge = 'Bearer realm="idp"'
         if (why := _TOKEN_REFUSED.get(error.code)) is not None:
             challenge += f', error="invalid_token", error_description="{why}"'
+        elif token_presented and error.code == ErrorCode.UNAUTHENTICATED:
+            challenge += ', error="invalid_token"'
         response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+# Static files served under it may be cached; every other answer is private or changes.
+_CACHEABLE_PREFIX = "/docs/"
+
+
+def harden(response: web.StreamResponse, path: str) -> None:
+    """Headers every answer of an identity API carries: no version in ``Server``, no
+    content sniffing, no framing, and no caching of anything but the docs' static files
+    (answers hold tokens, presigned URLs, personal data)."""
+    headers = response.headers
+    headers["Server"] = "idp"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    if "Cache-Control" not in headers and not path.startswith(_CACHEABLE_PREFIX):
+        headers["Cache-Control"] = "no-store"
 
 
 _TOKEN_REFUSED = {

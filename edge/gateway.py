@@ -16,7 +16,12 @@ from contracts.envelope import validation_details
 from contracts.errors import ErrorCode
 from edge.availability import WorkerPresence
 from edge.client_ip import ClientAddress
-from edge.cookies import clear_session_cookies, cookie_names, set_session_cookies
+from edge.cookies import (
+    clear_session_cookies,
+    cookie_names,
+    presents_access_token,
+    set_session_cookies,
+)
 from edge.errors import ApiError, error_response, json_response, raw_json_response
 from edge.metrics import EdgeMetrics
 from edge.origins import UNSAFE_METHODS, OriginPolicy
@@ -84,7 +89,9 @@ class Gateway:
                 renewed = await self._access_from_refresh_cookie(request, headers)
                 if renewed is None:
                     response = error_response(
-                        ApiError(refused.code, str(refused)), request[REQUEST_ID]
+                        ApiError(refused.code, str(refused)),
+                        request[REQUEST_ID],
+                        token_presented=presents_access_token(request),
                     )
                     self._clear_cookies_sent(request, response)
                     return response
@@ -237,7 +244,11 @@ class Gateway:
                 details=error.get("details"),
                 retry_after=error.get("retry_after"),
             )
-            response = error_response(api_error, request[REQUEST_ID])
+            response = error_response(
+                api_error,
+                request[REQUEST_ID],
+                token_presented=route.action.authenticated and presents_access_token(request),
+            )
             if route.action.ends_own_session or (
                 key in SESSION_RESULTS and api_error.status == 401
             ):
@@ -266,6 +277,7 @@ class Gateway:
                     refresh_max_age=int(data["refresh_expires_in"]),
                 )
             response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens
+            response.headers["Pragma"] = "no-cache"
             return response
         return json_response(data, status=route.status)
 

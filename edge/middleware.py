@@ -9,7 +9,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from contracts.errors import ErrorCode
-from edge.errors import ApiError, error_response
+from edge.cookies import presents_access_token
+from edge.errors import ApiError, error_response, harden
 from edge.gateway import Gateway
 from edge.metrics import EdgeMetrics
 from edge.request_keys import PRINCIPAL, REQUEST_ID, SUBJECT, TRACE
@@ -81,7 +82,9 @@ def build_middleware(
         except Exception as exc:  # noqa: BLE001 - every error becomes the error shape
             try:
                 refused = _as_api_error(exc)
-                response = error_response(refused, request_id)
+                response = error_response(
+                    refused, request_id, token_presented=presents_access_token(request)
+                )
                 if refused.ends_connection:
                     response.force_close()
                 if isinstance(exc, web.HTTPMethodNotAllowed):
@@ -100,7 +103,11 @@ def build_middleware(
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
             response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
-            response.headers["Vary"] = "Origin"
+        if gateway.origins.cors_enabled:
+            # Any answer may differ by Origin, the refused ones included (they lack the
+            # CORS headers): a cache must key on it (Fetch standard, CORS protocol).
+            response.headers.add("Vary", "Origin")
+        harden(response, request.path)
         metrics.in_flight.dec()
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"

@@ -17,6 +17,11 @@ class OriginPolicy:
         self._scheme = urlsplit(self._own).scheme if settings.edge_public_url else None
         self._allowed = frozenset(settings.cors_allowed_origins)
 
+    @property
+    def cors_enabled(self) -> bool:
+        """Whether any origin is allowed, i.e. whether answers differ by ``Origin``."""
+        return bool(self._allowed)
+
     def is_cors_allowed(self, origin: str) -> bool:
         return origin in self._allowed
 

@@ -25,9 +25,14 @@ from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
 from contracts.errors import ErrorCode
-from edge.errors import ApiError, error_response
+from edge.errors import ApiError, error_response, harden
 
 log = logging.getLogger("idp.edge")
+# aiohttp's parser refuses long lines with a bare-text 400 before any middleware runs:
+# these limits let the answer take the error shape. They differ by one byte so that a
+# LineTooLong says which it was: the request target (414) or a header field (431).
+FIELD_LIMIT = 64 * 1024
+TARGET_LIMIT = FIELD_LIMIT + 1
 
 
 class HeadersLate(HttpProcessingError):
@@ -37,6 +42,9 @@ class HeadersLate(HttpProcessingError):
 def _error_for(status: int, exc: BaseException | None) -> ApiError:
     if isinstance(exc, HeadersLate):
         return ApiError(ErrorCode.INVALID_REQUEST, "the request headers did not arrive in time")
+    if isinstance(exc, LineTooLong) and exc.args[1:2] == (TARGET_LIMIT,):
+        # The request line (its target) ran past its limit: RFC 9112 3 says 414.
+        return ApiError(ErrorCode.INVALID_REQUEST, "the request target is too long", status=414)
     if isinstance(exc, LineTooLong) or "headers" in str(exc or "").lower():
         return ApiError(ErrorCode.HEADERS_TOO_LARGE, "request headers are too large")
     if status == 413:
@@ -115,6 +123,7 @@ class _ShapedErrors(RequestHandler):
         request_id = str(uuid.uuid4())  # the request's own cannot be trusted, if read
         response = error_response(_error_for(status, exc), request_id)
         response.headers["X-Request-ID"] = request_id
+        harden(response, "")
         response.force_close()
         return response
 

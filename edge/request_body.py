@@ -20,6 +20,14 @@ async def request_fields(
     its path parameters. Every way a body can be wrong is a 4xx here, never a 500."""
     payload: dict[str, Any] = {}
     if request.method in UNSAFE_METHODS and request.body_exists:
+        if not _framed_by_chunks_only(request.headers.getall("Transfer-Encoding", [])):
+            # aiohttp undoes ``chunked`` and passes any other transfer coding on as raw
+            # bytes: a proxy in front that decoded it would read another body than this.
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                "unsupported Transfer-Encoding: only chunked",
+                ends_connection=True,
+            )
         if (request.content_length or 0) > max_body_bytes:
             raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is too large")
         if not _decodable(request.headers.getall("Content-Encoding", [])):
@@ -85,6 +93,11 @@ def _decodable(codings: list[str]) -> bool:
     if len(codings) > 1:
         return False
     return not codings or codings[0].strip().lower() in _DECODABLE_CODINGS
+
+
+def _framed_by_chunks_only(transfer_encodings: list[str]) -> bool:
+    codings = [c.strip().lower() for value in transfer_encodings for c in value.split(",")]
+    return all(coding == "chunked" for coding in codings)
 
 
 def idempotency_key(request: web.Request) -> str | None:

@@ -245,6 +245,9 @@ async def test_cors_follows_the_allow_list(client: aiohttp.ClientSession) -> Non
         assert r.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     async with client.get("/healthz", headers={"Origin": "https://evil.example"}) as r:
         assert "Access-Control-Allow-Origin" not in r.headers
+        assert "Origin" in r.headers.getall("Vary")  # a refused origin's answer differs too
+    async with client.get("/healthz") as r:
+        assert "Origin" in r.headers.getall("Vary")
 
 
 async def test_cookie_writes_from_an_allowed_origin_pass_the_csrf_check(

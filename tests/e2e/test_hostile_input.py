@@ -353,6 +353,63 @@ async def test_a_body_that_does_not_decode_says_the_connection_ends(
     assert headers.get("connection", "").lower() == "close"
 
 
+async def test_a_transfer_coding_other_than_chunked_is_refused(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """aiohttp undoes only ``chunked``: a body also gzip-coded was read as if it were not,
+    where a proxy in front that decodes it would read another (RFC 9112 6.1)."""
+    owner = await signup(http)
+    auth = b"Authorization: Bearer " + str(owner["access_token"]).encode()
+    chunked = b'e\r\n{"name":"Own"}\r\n0\r\n\r\n'
+    raw = (
+        _request(
+            "PATCH",
+            "/v1/tenant",
+            auth,
+            b"Content-Type: application/json",
+            b"Transfer-Encoding: gzip, chunked",
+        )
+        + chunked
+    )
+    status, headers, body = await _raw(platform, raw)
+    assert status == 400, body
+    assert "Transfer-Encoding" in orjson.loads(body)["error"]["message"]
+    assert headers.get("connection", "").lower() == "close"
+
+
+async def test_a_request_target_past_its_limit_is_414(platform: Platform) -> None:
+    raw = _request("GET", "/v1/users?q=x&pad=" + "a" * 70_000)
+    status, headers, body = await _raw(platform, raw)
+    assert status == 414, body
+    assert orjson.loads(body)["error"]["request_id"] == headers["x-request-id"]
+
+
+async def test_every_answer_carries_the_hardening_headers(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """No version in Server, no sniffing, no framing, nothing cached but the docs' static
+    files; a refused token is said to be one (RFC 6750 3.1), a missing one is not."""
+    owner = await signup(http)
+    bearer = {"Authorization": f"Bearer {owner['access_token']}"}
+    answers = []
+    async with http.get("/v1/auth/me", headers=bearer) as response:
+        answers.append(response.headers.copy())
+    async with http.get("/v1/auth/me", headers={"Authorization": "Bearer forged"}) as r:
+        assert r.status == 401
+        assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+        answers.append(r.headers.copy())
+    async with http.get("/v1/auth/me") as r:
+        assert r.status == 401
+        assert "error=" not in r.headers["WWW-Authenticate"]
+    status, raw_headers, _ = await _raw(platform, _request("GET", "/v1/users?x=" + "a" * 70_000))
+    assert status == 414
+    for headers in [*answers, {k.title(): v for k, v in raw_headers.items()}]:
+        assert headers["Server"] == "idp", headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Cache-Control"] == "no-store"
+
+
 async def test_expect_100_continue_is_refused_at_once_when_the_body_is_too_large(
     platform: Platform, settings: Settings
 ) -> None:
