@@ -52,7 +52,11 @@ async def request_fields(
             ) from None
         except web.RequestPayloadError:
             # A body that is not what its headers say (a Content-Encoding that does not
-            # decode, a chunk that does not parse).
+            # decode, a chunk that does not parse). Nothing more is read from it: marked
+            # ended, aiohttp does not try to drain it after the answer, which raised the
+            # same error again and logged it as an unhandled exception (an error line
+            # with a traceback, for anyone's asking).
+            request.content.feed_eof()
             raise ApiError(
                 ErrorCode.INVALID_REQUEST, "the request body is malformed", ends_connection=True
             ) from None

@@ -351,6 +351,11 @@ async def test_a_body_that_does_not_decode_says_the_connection_ends(
     assert status == 400, body
     assert orjson.loads(body)["error"]["message"] == "the request body is malformed"
     assert headers.get("connection", "").lower() == "close"
+    await asyncio.sleep(0.2)  # the edge's log line after its answer
+    logs = "".join(p.log_path.read_text(errors="replace") for p in platform.processes)
+    # aiohttp drained the body again after the answer and logged the same error as an
+    # unhandled exception: an error line and a traceback for anyone's asking.
+    assert "Unhandled exception" not in logs
 
 
 async def test_a_transfer_coding_other_than_chunked_is_refused(
