@@ -27,7 +27,14 @@ def _free_port() -> int:
 def _ensure_free(host: str, port: int) -> None:
     """The edge's port must be ours: another server answering there would pass for a
     ready edge (its /readyz 200) before the edge itself failed to listen."""
-    with socket.socket() as sock:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError:
+        family = socket.AF_INET  # the edge will say what is wrong with the host
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As the edge listens: a connection of the last run waiting out TIME_WAIT on the
+        # port does not hold it, a server listening there does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

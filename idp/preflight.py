@@ -39,16 +39,19 @@ class ServiceUnreachable(StartupFailure):
 
 
 async def check_all(*checks: Awaitable[None]) -> None:
-    """Run the checks side by side and raise the first one's failure, once all are done.
+    """Run the checks side by side and, once all are done, say every failure in one line.
 
     Not ``gather``'s first-error-cancels-the-rest: a RabbitMQ connection cancelled in the
     middle of its handshake left ``asyncio.run`` waiting on it for good, so a start-up
     with Redis away could hang, silent, instead of saying so. Each check is bounded by
     ``CONNECT_SECONDS`` on its own."""
     outcomes = await asyncio.gather(*checks, return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    said = [failure for failure in failures if isinstance(failure, StartupFailure)]
+    if len(said) > 1 and len(said) == len(failures):
+        raise StartupFailure("; ".join(str(failure) for failure in said))  # still one line
+    if failures:
+        raise failures[0]
 
 
 def redact(url: str) -> str:
@@ -65,7 +68,10 @@ def _reason(exc: BaseException) -> str:
     return text[:160]
 
 
-async def check_postgres(url: str) -> None:
+async def check_postgres(url: str, *, application_role: bool = False) -> None:
+    """Reachable, and with ``application_role`` a role row-level security binds: the
+    workers' tenant isolation (SPEC 6) rests on it, and nothing else would notice a
+    superuser or a BYPASSRLS role in DATABASE_URL."""
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_SECONDS)
@@ -77,7 +83,20 @@ async def check_postgres(url: str) -> None:
         raise ServiceUnreachable("PostgreSQL", url, _reason(exc), hint) from None
     except Exception as exc:  # noqa: BLE001 - refused, timed out, rejected, or a DSN it cannot use
         raise ServiceUnreachable("PostgreSQL", url, _reason(exc)) from None
-    await conn.close()
+    try:
+        if application_role:
+            role = await conn.fetchrow(
+                "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles"
+                " WHERE rolname = current_user"
+            )
+            if role is not None and (role["rolsuper"] or role["rolbypassrls"]):
+                raise StartupFailure(
+                    f"DATABASE_URL's role {role['name']!r} is not bound by row-level"
+                    " security (a superuser, or BYPASSRLS): tenants would not be isolated;"
+                    " name the application role (idp_app, which `idp migrate` creates)"
+                )
+    finally:
+        await conn.close()
 
 
 async def check_redis(url: str) -> None:

@@ -23,7 +23,6 @@ from idp.settings import Settings
 
 log = logging.getLogger("idp.topology")
 DEAD_LETTER_TTL_MS = 7 * 24 * 3600 * 1000
-RPC_ARGUMENTS: dict[str, Any] = {"alternate-exchange": EXCHANGE_UNROUTED}
 
 
 def request_queue_arguments(settings: Settings) -> dict[str, Any]:
@@ -37,10 +36,10 @@ def request_queue_arguments(settings: Settings) -> dict[str, Any]:
 
 
 async def declare_topology(connection: AbstractConnection, settings: Settings) -> None:
-    """Exchanges ``idp.rpc`` (with its alternate exchange ``idp.rpc.unrouted``),
-    ``idp.events``, ``idp.dlx``; queues per family, ``idp.unrouted``, ``idp.dead``, and
-    ``idp.dead.intake`` between the two (workers/dead_letters.py). On a channel of its
-    own, closed when done."""
+    """Exchanges ``idp.rpc``, ``idp.rpc.unrouted`` (its alternate exchange where a policy
+    makes it one), ``idp.events``, ``idp.dlx``; queues per family, ``idp.unrouted``,
+    ``idp.dead``, and ``idp.dead.intake`` between the two (workers/dead_letters.py). On a
+    channel of its own, closed when done."""
     for attempt in range(3):
         try:
             async with await connection.channel() as channel:
@@ -80,19 +79,21 @@ async def _declare(channel: AbstractChannel, settings: Settings) -> None:
 
 
 async def _rpc_exchange(channel: AbstractChannel) -> AbstractExchange:
-    """``idp.rpc`` with its alternate exchange. One declared by an earlier version without
-    it is replaced (RabbitMQ refuses to change an exchange's arguments): a request
-    published in the moment between is returned to its publisher (the edge answers 503),
-    and the family queues' bindings are made again right after, by every process that
-    declares the topology."""
+    """``idp.rpc`` as SPEC 5 names it, direct and durable with no arguments, so that any
+    client may declare it so too. Its alternate exchange, when an operator wants one, is
+    set by policy (docs/messages.md), which a client's declaration does not conflict
+    with. One declared with arguments (``alternate-exchange``, by a version of a day) is
+    replaced: a request published in the moment between is returned to its publisher
+    (the edge answers 503), and every process that declares the topology binds the
+    family queues again right after."""
     try:
         return await channel.declare_exchange(
-            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True, arguments=RPC_ARGUMENTS
+            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True
         )
     except ChannelPreconditionFailed:
-        log.warning("replacing idp.rpc, declared without its alternate exchange")
+        log.warning("replacing idp.rpc, declared with arguments SPEC 5 does not give it")
         await channel.reopen()
         await channel.exchange_delete(EXCHANGE_RPC)
         return await channel.declare_exchange(
-            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True, arguments=RPC_ARGUMENTS
+            EXCHANGE_RPC, aio_pika.ExchangeType.DIRECT, durable=True
         )

@@ -129,7 +129,7 @@ def _requeued_on_failure(
 async def serve_worker(settings: Settings, families: tuple[str, ...], concurrency: int) -> None:
     amqp_properties.install()  # a publisher's bad property costs its message, not the link
     await check_all(
-        check_postgres(settings.database_url),
+        check_postgres(settings.database_url, application_role=True),
         check_redis(settings.redis_url),
         check_amqp(settings.amqp_url),
     )

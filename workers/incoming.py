@@ -13,14 +13,20 @@ from idp.settings import Settings
 from workers.context import Client
 
 
-def header(message: AbstractIncomingMessage, name: str) -> str | None:
-    """A header's value as text. ``name`` is lower case; AMQP header names are
+def raw_header(message: AbstractIncomingMessage, name: str) -> Any:
+    """A header's value as it came. ``name`` is lower case; AMQP header names are
     case-sensitive, but publishers bring HTTP's habits (``Authorization``), so another
-    case counts when the exact name is absent. A byte string (AMQP ``x``) is UTF-8."""
+    case counts when the exact name is absent."""
     headers = message.headers or {}
     value = headers.get(name)
     if value is None:
         value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
+
+
+def header(message: AbstractIncomingMessage, name: str) -> str | None:
+    """A header's value as text (``raw_header``); a byte string (AMQP ``x``) is UTF-8."""
+    value = raw_header(message, name)
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", "replace")
     return str(value) if value is not None else None
@@ -34,7 +40,7 @@ def client_of(message: AbstractIncomingMessage, key: bytes) -> Client:
     ip = header(message, CLIENT_IP_HEADER)
     user_agent = header(message, USER_AGENT_HEADER)
     signature = header(message, SIGNATURE_HEADER)
-    deadline = (message.headers or {}).get(DEADLINE_HEADER)
+    deadline = raw_header(message, DEADLINE_HEADER)
     if (
         signature is not None
         and message.message_id
@@ -61,7 +67,7 @@ def deadline_of(message: AbstractIncomingMessage) -> float | None:
     epoch) says when; a publisher that sets only ``expiration`` and ``timestamp`` (whole
     seconds) gets the same check a second coarser.
     """
-    deadline = (message.headers or {}).get(DEADLINE_HEADER)
+    deadline = raw_header(message, DEADLINE_HEADER)
     if isinstance(deadline, int | float) and not isinstance(deadline, bool):
         return deadline / 1000
     expiration = message.expiration  # seconds, as aio-pika decodes it

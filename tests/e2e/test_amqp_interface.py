@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import shutil
+import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aio_pika
@@ -18,7 +20,10 @@ from edge.requester import Requester
 from idp.settings import Settings
 from tests.e2e.admin_support import new_tenant, person
 from tests.e2e.conftest import PASSWORD, signup
+from tests.support.env import vhost_of
 from tests.support.platform import Platform
+
+UNROUTED_POLICY = "idp-rpc-unrouted"
 
 
 @pytest.fixture
@@ -154,6 +159,40 @@ async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractInco
     raise AssertionError("no reply within 5 s")
 
 
+@pytest.fixture
+def unrouted_policy(settings: Settings) -> Iterator[None]:
+    """The policy docs/messages.md gives operators: idp.rpc.unrouted as idp.rpc's
+    alternate exchange (a policy, so that clients may still declare idp.rpc plainly)."""
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        pytest.fail("this test sets a RabbitMQ policy with rabbitmqctl, which is not on PATH")
+    vhost = vhost_of(settings.amqp_url)
+    subprocess.run(
+        [
+            ctl,
+            "-q",
+            "set_policy",
+            "-p",
+            vhost,
+            "--apply-to",
+            "exchanges",
+            UNROUTED_POLICY,
+            r"^idp\.rpc$",
+            '{"alternate-exchange": "idp.rpc.unrouted"}',
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield
+    finally:
+        subprocess.run(
+            [ctl, "-q", "clear_policy", "-p", vhost, UNROUTED_POLICY],
+            check=False,
+            capture_output=True,
+        )
+
+
 @pytest.mark.parametrize(
     ("exchange_name", "routing_key", "status", "code"),
     [
@@ -168,13 +207,14 @@ async def _first(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractInco
 async def test_a_request_no_queue_takes_still_gets_a_reply(
     settings: Settings,
     platform: Platform,
+    unrouted_policy: None,
     exchange_name: str,
     routing_key: str,
     status: int,
     code: str,
 ) -> None:
     """SPEC 5: every request gets a reply, including one whose routing key no family queue
-    is bound to (idp.rpc's alternate exchange brings it to a worker)."""
+    is bound to, where the operator made idp.rpc.unrouted idp.rpc's alternate exchange."""
     async with _publisher(settings) as (channel, replies, _):
         exchange = await channel.get_exchange(exchange_name)
         correlation_id = uuid.uuid4().hex

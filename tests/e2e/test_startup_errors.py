@@ -264,3 +264,30 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_worker_refuses_a_database_role_rls_does_not_bind() -> None:
+    """A superuser in DATABASE_URL (its migration refused, or the database migrated by
+    another URL) made a worker serve with no tenant isolation at all."""
+    code, output = _run("worker", DATABASE_URL="postgresql://postgres@127.0.0.1:5432/idp_test")
+    assert code == 3, output
+    assert len(output) == 1, output
+    assert "not bound by row-level security" in output[0], output
+
+
+def test_dev_starts_again_on_a_port_its_last_run_left_in_time_wait() -> None:
+    """The readiness probe's connection, closed by the edge, leaves the port in TIME_WAIT
+    for a minute: the free-port check refused every quick restart until it took
+    SO_REUSEADDR, as the edge's own listening socket does."""
+    from idp.dev import _ensure_free
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    _ensure_free("127.0.0.1", port)
