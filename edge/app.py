@@ -107,7 +107,10 @@ async def readyz(request: web.Request) -> web.Response:
         )
         not_ready = ApiError(ErrorCode.UNAVAILABLE, f"not ready: {reason}")
         body = {**error_body(not_ready, request[REQUEST_ID]), **body}
-    return json_response(body, status=200 if ready else 503)
+    response = json_response(body, status=200 if ready else 503)
+    if not ready:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -25,7 +25,7 @@ def cookie_names(settings: Settings) -> CookieNames:
 def presents_access_token(request: web.Request) -> bool:
     """Whether the request carried an access token at all, as a header or a cookie: a
     401 then says the token was refused (RFC 6750 3.1), not only that one is needed."""
-    if "Authorization" in request.headers:
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return True
     return any(name in request.cookies for name in ("idp_access", "__Host-idp_access"))
 

@@ -101,7 +101,8 @@ def _decodable(codings: list[str]) -> bool:
 
 def _framed_by_chunks_only(transfer_encodings: list[str]) -> bool:
     codings = [c.strip().lower() for value in transfer_encodings for c in value.split(",")]
-    return all(coding == "chunked" for coding in codings)
+    # Empty list elements do not count (RFC 9110 5.6.1).
+    return all(coding == "chunked" for coding in codings if coding)
 
 
 def idempotency_key(request: web.Request) -> str | None:

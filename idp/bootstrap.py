@@ -155,5 +155,14 @@ def alembic_config(settings: Settings) -> Config:
 async def migrate(settings: Settings) -> None:
     """Bootstrap roles and database, then ``alembic upgrade head`` as the owner."""
     await create_roles_and_database(settings)
-    await check_postgres(settings.owner_database_url)
+    try:
+        await check_postgres(settings.owner_database_url)
+    except ServiceUnreachable as refused:
+        if settings.database_owner_url or "password" not in str(refused):
+            raise
+        # The derived owner URL carries no password (never the application role's).
+        raise StartupFailure(
+            f"{refused}; the owner's URL is derived from DATABASE_URL without a password:"
+            " set DATABASE_OWNER_URL with the idp_owner role's password"
+        ) from None
     await asyncio.to_thread(command.upgrade, alembic_config(settings), "heads")

@@ -15,6 +15,7 @@ import urllib.request
 from idp.bootstrap import migrate
 from idp.preflight import StartupFailure, check_all, check_amqp, check_redis
 from idp.settings import Settings
+from idp.topology import set_unrouted_policy
 
 
 def _free_port() -> int:
@@ -78,6 +79,8 @@ async def _prepare(settings: Settings) -> None:
     # rather than one error per child process.
     await check_all(check_amqp(settings.amqp_url), check_redis(settings.redis_url))
     await migrate(settings)
+    # Where it can: unknown routing keys then get a 404 reply (docs/messages.md).
+    await asyncio.to_thread(set_unrouted_policy, settings.amqp_url)
 
 
 def run_dev(settings: Settings, workers: int) -> int:

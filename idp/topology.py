@@ -1,7 +1,10 @@
 """The broker topology of SPEC 5, declared idempotently by the edge and the workers."""
 
 import logging
+import shutil
+import subprocess
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
@@ -76,6 +79,42 @@ async def _declare(channel: AbstractChannel, settings: Settings) -> None:
         for action in ACTIONS.values():
             if action.family == family:
                 await queue.bind(rpc, routing_key=action.key)
+
+
+UNROUTED_POLICY = "idp-rpc-unrouted"
+
+
+def set_unrouted_policy(amqp_url: str) -> bool:
+    """Make ``idp.rpc.unrouted`` the alternate exchange of ``idp.rpc`` by policy (so that
+    every request gets a reply, SPEC 5), where this machine's ``rabbitmqctl`` manages the
+    URL's broker; True when set. A policy, unlike an exchange argument, leaves clients
+    free to declare ``idp.rpc`` as SPEC 5 names it. Elsewhere it is the operator's
+    command (docs/messages.md)."""
+    parts = urlsplit(amqp_url)
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return False
+    vhost = unquote(parts.path[1:]) or "/"
+    done = subprocess.run(
+        [
+            ctl,
+            "-q",
+            "set_policy",
+            "-p",
+            vhost,
+            "--apply-to",
+            "exchanges",
+            UNROUTED_POLICY,
+            r"^idp\.rpc$",
+            f'{{"alternate-exchange": "{EXCHANGE_UNROUTED}"}}',
+        ],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    if done.returncode != 0:
+        log.warning("idp.rpc's alternate exchange not set", extra={"error": done.stderr[:200]})
+    return done.returncode == 0
 
 
 async def _rpc_exchange(channel: AbstractChannel) -> AbstractExchange:

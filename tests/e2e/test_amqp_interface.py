@@ -18,12 +18,11 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 from contracts.actions import EXCHANGE_RPC, EXCHANGE_UNROUTED
 from edge.requester import Requester
 from idp.settings import Settings
+from idp.topology import UNROUTED_POLICY, set_unrouted_policy
 from tests.e2e.admin_support import new_tenant, person
 from tests.e2e.conftest import PASSWORD, signup
 from tests.support.env import vhost_of
 from tests.support.platform import Platform
-
-UNROUTED_POLICY = "idp-rpc-unrouted"
 
 
 @pytest.fixture
@@ -167,22 +166,7 @@ def unrouted_policy(settings: Settings) -> Iterator[None]:
     if ctl is None:
         pytest.fail("this test sets a RabbitMQ policy with rabbitmqctl, which is not on PATH")
     vhost = vhost_of(settings.amqp_url)
-    subprocess.run(
-        [
-            ctl,
-            "-q",
-            "set_policy",
-            "-p",
-            vhost,
-            "--apply-to",
-            "exchanges",
-            UNROUTED_POLICY,
-            r"^idp\.rpc$",
-            '{"alternate-exchange": "idp.rpc.unrouted"}',
-        ],
-        check=True,
-        capture_output=True,
-    )
+    assert set_unrouted_policy(settings.amqp_url), "idp dev's way of setting it failed"
     try:
         yield
     finally:

@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 
 from idp.settings import Settings
+from idp.topology import UNROUTED_POLICY
+from tests.support.env import vhost_of
 
 
 def _dead_port() -> int:
@@ -237,6 +239,15 @@ def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> 
         assert ready, "idp dev did not become ready"
         children = _children_of(dev.pid)
         assert len(children) >= 2, children  # a worker and the edge (and moto)
+        # Where this machine's rabbitmqctl manages the broker, unknown routing keys get a
+        # reply: idp dev made idp.rpc.unrouted idp.rpc's alternate exchange by policy.
+        policies = subprocess.run(
+            ["rabbitmqctl", "-q", "list_policies", "-p", vhost_of(settings.amqp_url)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert UNROUTED_POLICY in policies.stdout
         dev.kill()
         dev.wait(10)
         deadline = time.monotonic() + 20
