@@ -5,7 +5,14 @@ from contracts import sessions
 from edge.routes.model import HttpRoute
 
 ROUTES: tuple[HttpRoute, ...] = (
-    HttpRoute("POST", "/v1/tenants", actions.AUTH_SIGNUP, status=201, tags=("auth",)),
+    HttpRoute(
+        "POST",
+        "/v1/tenants",
+        actions.AUTH_SIGNUP,
+        status=201,
+        tags=("auth",),
+        location=lambda _: "/v1/tenant",  # the new owner's own tenant
+    ),
     HttpRoute("POST", "/v1/auth/login", actions.AUTH_LOGIN, tags=("auth",)),
     HttpRoute("POST", "/v1/auth/refresh", actions.AUTH_REFRESH, tags=("auth",)),
     HttpRoute("POST", "/v1/auth/logout", actions.AUTH_LOGOUT, status=204, tags=("auth",)),

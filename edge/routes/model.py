@@ -1,6 +1,8 @@
 """An HTTP route: a method and path mapped onto one action (routing key) of contracts/."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.actions import Action
 
@@ -13,3 +15,5 @@ class HttpRoute:
     status: int = 200
     query: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # For a 201: where the created resource is, from the answer's data (``Location``).
+    location: Callable[[dict[str, Any]], str] | None = None

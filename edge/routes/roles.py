@@ -5,7 +5,14 @@ from edge.routes.model import HttpRoute
 
 ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/v1/roles", actions.ROLES_LIST, tags=("roles",)),
-    HttpRoute("POST", "/v1/roles", actions.ROLES_CREATE, status=201, tags=("roles",)),
+    HttpRoute(
+        "POST",
+        "/v1/roles",
+        actions.ROLES_CREATE,
+        status=201,
+        tags=("roles",),
+        location=lambda data: f"/v1/roles/{data['id']}",
+    ),
     HttpRoute("GET", "/v1/roles/{id}", actions.ROLES_GET, tags=("roles",)),
     HttpRoute("PATCH", "/v1/roles/{id}", actions.ROLES_UPDATE, tags=("roles",)),
     HttpRoute("DELETE", "/v1/roles/{id}", actions.ROLES_DELETE, status=204, tags=("roles",)),
