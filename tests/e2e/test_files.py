@@ -410,3 +410,26 @@ async def test_completes_at_once_of_one_file_all_answer_ready(
     assert [status for status, _ in answers] == [200] * 6, answers
     assert {body["status"] for _, body in answers} == {"ready"}
     assert await _object_exists(settings, s3_endpoint_url, f"tenants/{tenant_id}/files/{file_id}")
+
+
+async def test_a_bucket_s3_lost_is_a_503_not_a_rejected_upload(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    """S3 answering NoSuchBucket (the bucket deleted, a storage reset) was taken for a
+    missing upload: the file was rejected and deleted. It is S3 that is not ready: 503,
+    the file stays pending, and the bucket is made again for the next request."""
+    owner = await signup(http)
+    token = str(owner["access_token"])
+    created = await declared(http, token)
+    await put_bytes(created["upload"], PNG)
+    async with _s3(settings, s3_endpoint_url) as s3:
+        listed = await s3.list_objects_v2(Bucket=settings.s3_bucket)
+        for item in listed.get("Contents", []):
+            await s3.delete_object(Bucket=settings.s3_bucket, Key=item["Key"])
+        await s3.delete_bucket(Bucket=settings.s3_bucket)
+    async with await complete(http, token, created["file"]["id"]) as response:
+        await assert_error(response, 503, "unavailable")
+    async with http.get(f"/v1/files/{created['file']['id']}", headers=bearer(token)) as r:
+        assert (await r.json())["status"] == "pending"
+    ready = await uploaded(http, token)  # the bucket is back
+    assert ready["status"] == "ready"

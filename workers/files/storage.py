@@ -49,20 +49,6 @@ class ObjectMissing(Exception):
     """The object is not there (never uploaded, or removed meanwhile)."""
 
 
-@contextlib.contextmanager
-def _s3_errors(key: str) -> Iterator[None]:
-    """S3's answers as the platform's: ``ObjectMissing`` when ``key`` is not there, and
-    ``Unavailable`` (503) for anything else that went wrong."""
-    try:
-        yield
-    except ClientError as exc:
-        if _is_missing(exc):
-            raise ObjectMissing(key) from exc
-        raise Unavailable(UNREACHABLE) from exc
-    except BotoCoreError as exc:
-        raise Unavailable(UNREACHABLE) from exc
-
-
 def object_key(tenant_id: object, file_id: object) -> str:
     """Keys are made from ids only; a user's filename never reaches a key."""
     return f"tenants/{tenant_id}/files/{file_id}"
@@ -175,6 +161,24 @@ class FileStorage:
                 raise Unavailable(UNREACHABLE) from exc
             self._bucket_ready = True
 
+    @contextlib.contextmanager
+    def _s3_errors(self, key: str) -> Iterator[None]:
+        """S3's answers as the platform's: ``ObjectMissing`` when ``key`` is not there, and
+        ``Unavailable`` (503) for anything else, a missing bucket included: the bucket
+        is made again on the next call, and no upload is taken for missing meanwhile
+        (which would reject, and delete, a file S3 lost track of)."""
+        try:
+            yield
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) == "NoSuchBucket":
+                self._bucket_ready = False
+                raise Unavailable(UNREACHABLE) from exc
+            if _is_missing(exc):
+                raise ObjectMissing(key) from exc
+            raise Unavailable(UNREACHABLE) from exc
+        except BotoCoreError as exc:
+            raise Unavailable(UNREACHABLE) from exc
+
     async def presign_put(self, key: str, content_type: str, size: int, expires_in: int) -> str:
         """A PUT URL whose signature covers the content type and length."""
         await self._ready_client()
@@ -207,7 +211,7 @@ class FileStorage:
     async def head(self, key: str) -> StoredObject | None:
         client = await self._ready_client()
         try:
-            with _s3_errors(key):
+            with self._s3_errors(key):
                 found = await client.head_object(Bucket=self.bucket, Key=key)
         except ObjectMissing:
             return None
@@ -217,7 +221,7 @@ class FileStorage:
         """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET."""
         client = await self._ready_client()
         try:
-            with _s3_errors(key):
+            with self._s3_errors(key):
                 found = await client.get_object(
                     Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
                 )
@@ -232,7 +236,7 @@ class FileStorage:
         ``ObjectMissing`` when there is no source."""
         client = await self._ready_client()
         must_commit()  # an object written: the message's transaction must follow
-        with _s3_errors(source):
+        with self._s3_errors(source):
             await client.copy_object(
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
             )
@@ -264,5 +268,5 @@ class FileStorage:
         """Remove an object; removing a missing one is not an error."""
         client = await self._ready_client()
         must_commit()  # no rollback brings the object back
-        with contextlib.suppress(ObjectMissing), _s3_errors(key):
+        with contextlib.suppress(ObjectMissing), self._s3_errors(key):
             await client.delete_object(Bucket=self.bucket, Key=key)
