@@ -92,7 +92,9 @@ class FileService:
         tenant_id, file_id, now = call.tenant_id, uuid.uuid4(), self._clock()
         key = object_key(tenant_id, file_id)
         expires_in = min(settings.file_upload_url_ttl, settings.pending_upload_ttl)
-        # Signed first: if S3 is down nothing is recorded.
+        # Signed first: signing is local, but the first one checks (and makes) the bucket,
+        # so a storage that cannot serve records nothing then. S3 going away later is met
+        # at the upload and at complete (503); an unused pending row is swept.
         url = await self._storage.presign_put(
             upload_key(tenant_id, file_id), request.content_type, request.size, expires_in
         )
