@@ -24,7 +24,7 @@ from edge.request_keys import REQUEST_ID, TRACE
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
 from idp import amqp_properties
-from idp.preflight import StartupFailure, check_all, check_amqp, check_redis
+from idp.preflight import check_all, check_amqp, check_redis, edge_port_taken
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator
@@ -180,11 +180,7 @@ async def serve_edge(settings: Settings) -> None:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        where = f"{settings.edge_host}:{settings.edge_port}"
-        raise StartupFailure(
-            f"the edge cannot listen on {where} ({exc.strerror or exc}):"
-            " stop what holds it, or set EDGE_HOST / EDGE_PORT"
-        ) from None
+        raise edge_port_taken(settings.edge_host, settings.edge_port, exc) from None
     freeze_startup_heap()
     log.info("edge listening", extra={"url": f"http://{settings.edge_host}:{settings.edge_port}"})
     stop = asyncio.Event()

@@ -22,12 +22,12 @@ def cookie_names(settings: Settings) -> CookieNames:
     return CookieNames("idp_access", "idp_refresh")
 
 
-def presents_access_token(request: web.Request) -> bool:
+def presents_access_token(request: web.Request, names: CookieNames) -> bool:
     """Whether the request carried an access token at all, as a header or a cookie: a
     401 then says the token was refused (RFC 6750 3.1), not only that one is needed."""
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return True
-    return any(name in request.cookies for name in ("idp_access", "__Host-idp_access"))
+    return names.access in request.cookies
 
 
 def set_session_cookies(

@@ -17,6 +17,7 @@ from contracts.errors import ErrorCode
 from edge.availability import WorkerPresence
 from edge.client_ip import ClientAddress
 from edge.cookies import (
+    CookieNames,
     clear_session_cookies,
     cookie_names,
     presents_access_token,
@@ -68,6 +69,10 @@ class Gateway:
     def origins(self) -> OriginPolicy:
         return self._origins
 
+    @property
+    def cookies(self) -> CookieNames:
+        return self._cookies
+
     async def forward(self, request: web.Request, route: HttpRoute) -> web.StreamResponse:
         action = route.action
         headers = {
@@ -91,7 +96,7 @@ class Gateway:
                     response = error_response(
                         ApiError(refused.code, str(refused)),
                         request[REQUEST_ID],
-                        token_presented=presents_access_token(request),
+                        token_presented=presents_access_token(request, self._cookies),
                     )
                     self._clear_cookies_sent(request, response)
                     return response
@@ -248,7 +253,8 @@ class Gateway:
             response = error_response(
                 api_error,
                 request[REQUEST_ID],
-                token_presented=route.action.authenticated and presents_access_token(request),
+                token_presented=route.action.authenticated
+                and presents_access_token(request, self._cookies),
             )
             if route.action.ends_own_session or (
                 key in SESSION_RESULTS and api_error.status == 401

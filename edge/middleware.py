@@ -83,7 +83,9 @@ def build_middleware(
             try:
                 refused = _as_api_error(exc)
                 response = error_response(
-                    refused, request_id, token_presented=presents_access_token(request)
+                    refused,
+                    request_id,
+                    token_presented=presents_access_token(request, gateway.cookies),
                 )
                 if refused.ends_connection:
                     response.force_close()

@@ -56,10 +56,9 @@ async def _ensure_role(
     """Create the role with its password; an existing one keeps its password, and is only
     brought to the attributes its part needs. A superuser is never altered: as the owner
     it may stay one; as the application role it is refused (RLS would not bind it)."""
-    found = await conn.fetchrow(
-        "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", name
-    )
-    if found is not None and found["rolsuper"]:
+    # None when there is no such role.
+    superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", name)
+    if superuser:
         if owner:
             return
         raise StartupFailure(
@@ -70,12 +69,12 @@ async def _ensure_role(
     attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE " + (
         "BYPASSRLS" if owner else "NOBYPASSRLS"
     )
-    verb = "CREATE" if found is None else "ALTER"
+    verb = "CREATE" if superuser is None else "ALTER"
     statement = await conn.fetchval(
         "SELECT format('%s ROLE %I WITH ' || $3, $1::text, $2::text)", verb, name, attributes
     )
     await conn.execute(statement)
-    if password and found is None:
+    if password and superuser is None:
         await conn.execute(
             await conn.fetchval(
                 "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", name, password

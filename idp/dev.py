@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from idp.bootstrap import migrate
-from idp.preflight import StartupFailure, check_all, check_amqp, check_redis
+from idp.preflight import check_all, check_amqp, check_redis, edge_port_taken
 from idp.settings import Settings
 from idp.topology import set_unrouted_policy
 
@@ -39,10 +39,7 @@ def _ensure_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise StartupFailure(
-                f"the edge cannot listen on {host}:{port} ({exc.strerror or exc}):"
-                " stop what holds it, or set EDGE_HOST / EDGE_PORT"
-            ) from None
+            raise edge_port_taken(host, port, exc) from None
 
 
 def _die_with_parent() -> None:

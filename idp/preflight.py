@@ -54,6 +54,14 @@ async def check_all(*checks: Awaitable[None]) -> None:
         raise failures[0]
 
 
+def edge_port_taken(host: str, port: int, exc: OSError) -> StartupFailure:
+    """The edge's address cannot be listened on: what holds it, and what to do."""
+    return StartupFailure(
+        f"the edge cannot listen on {host}:{port} ({exc.strerror or exc}):"
+        " stop what holds it, or set EDGE_HOST / EDGE_PORT"
+    )
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced, fit for a log line or an error."""
     parts = urlsplit(url)

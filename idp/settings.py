@@ -223,24 +223,26 @@ class Settings(BaseSettings):
         needs DATABASE_OWNER_URL set."""
         if self.database_owner_url:
             return self.database_owner_url
-        app = make_url(self.database_url)
-        return URL.create(
-            app.drivername,
-            username="idp_owner",
-            host=app.host,
-            port=app.port,
-            database=app.database,
-            query=app.query,
-        ).render_as_string(hide_password=False)
+        return self._beside_database_url("idp_owner")
 
     @cached_property
     def admin_database_url(self) -> str:
         """A role allowed to create roles and databases, used only by ``idp migrate``."""
         if self.database_admin_url:
             return self.database_admin_url
+        return self._beside_database_url("postgres", database="postgres")
+
+    def _beside_database_url(self, username: str, database: str | None = None) -> str:
+        """DATABASE_URL's server as ``username``, with no password (never the application
+        role's): in its database with its options, or in ``database`` without them."""
         app = make_url(self.database_url)
         return URL.create(
-            app.drivername, username="postgres", host=app.host, port=app.port, database="postgres"
+            app.drivername,
+            username=username,
+            host=app.host,
+            port=app.port,
+            database=database or app.database,
+            query=app.query if database is None else {},
         ).render_as_string(hide_password=False)
 
 

@@ -84,17 +84,26 @@ async def _declare(channel: AbstractChannel, settings: Settings) -> None:
 UNROUTED_POLICY = "idp-rpc-unrouted"
 
 
+def local_rabbitmqctl(amqp_url: str) -> tuple[str, str] | None:
+    """``rabbitmqctl`` and the URL's vhost, when this machine's ``rabbitmqctl`` manages
+    the URL's broker (a local one); None for a remote broker or without the tool."""
+    parts = urlsplit(amqp_url)
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return ctl, unquote(parts.path[1:]) or "/"
+
+
 def set_unrouted_policy(amqp_url: str) -> bool:
     """Make ``idp.rpc.unrouted`` the alternate exchange of ``idp.rpc`` by policy (so that
     every request gets a reply, SPEC 5), where this machine's ``rabbitmqctl`` manages the
     URL's broker; True when set. A policy, unlike an exchange argument, leaves clients
     free to declare ``idp.rpc`` as SPEC 5 names it. Elsewhere it is the operator's
     command (docs/messages.md)."""
-    parts = urlsplit(amqp_url)
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+    local = local_rabbitmqctl(amqp_url)
+    if local is None:
         return False
-    vhost = unquote(parts.path[1:]) or "/"
+    ctl, vhost = local
     done = subprocess.run(
         [
             ctl,

@@ -6,7 +6,6 @@ both bring services up and check them the same way.
 
 import asyncio
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,13 +38,13 @@ def ensure_vhost(amqp_url: str) -> None:
     """Create the URL's RabbitMQ vhost, for the URL's user, when the broker is this
     machine's and ``rabbitmqctl`` is at hand (local machines, CI); a remote broker is
     left alone."""
-    parts = urlsplit(amqp_url)
-    vhost = unquote(parts.path.lstrip("/"))
-    ctl = shutil.which("rabbitmqctl")
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if not vhost or vhost == "/" or not local or ctl is None:
+    from idp.topology import local_rabbitmqctl
+
+    local = local_rabbitmqctl(amqp_url)
+    if local is None or local[1] == "/":
         return
-    user = unquote(parts.username or "guest")
+    ctl, vhost = local
+    user = unquote(urlsplit(amqp_url).username or "guest")
     listed = subprocess.run([ctl, "-q", "list_vhosts"], capture_output=True, text=True, check=False)
     if vhost not in listed.stdout.split():
         subprocess.run([ctl, "-q", "add_vhost", vhost], check=False, capture_output=True)

@@ -57,33 +57,44 @@ def build_broker(
         apply_types=False,
     )
     for family in families:
-        broker.subscriber(
-            # Declared (with its arguments and bindings) by idp.topology before start.
-            RabbitQueue(family_queue(family), declare=False),
-            # Replies go to direct reply-to, where a publisher confirm tells nothing the
-            # requester does not learn anyway: frames on a channel are handled in order, so
-            # the reply is routed before the ack that follows it (docs/performance.md).
-            channel=Channel(prefetch_count=concurrency, publisher_confirms=False),
-            ack_policy=AckPolicy.MANUAL,
-            no_reply=True,
-            decoder=_raw_message,
-        )(_consumer(routers[family], runtime))
-    broker.subscriber(
-        RabbitQueue(QUEUE_UNROUTED, declare=False),
-        channel=Channel(prefetch_count=16, publisher_confirms=False),
-        ack_policy=AckPolicy.MANUAL,
-        no_reply=True,
-        decoder=_raw_message,
-    )(_requeued_on_failure(unrouted.answer, "message could not be settled"))
-    broker.subscriber(
-        RabbitQueue(QUEUE_DEAD_INTAKE, declare=False),
+        # Replies go to direct reply-to, where a publisher confirm tells nothing the
+        # requester does not learn anyway: frames on a channel are handled in order, so
+        # the reply is routed before the ack that follows it (docs/performance.md).
+        _subscribe(broker, family_queue(family), concurrency, _consumer(routers[family], runtime))
+    _subscribe(
+        broker,
+        QUEUE_UNROUTED,
+        16,
+        _requeued_on_failure(unrouted.answer, "message could not be settled"),
+    )
+    _subscribe(
+        broker,
+        QUEUE_DEAD_INTAKE,
+        16,
+        _requeued_on_failure(dead_letters.keep, "dead letter could not be kept"),
         # Confirms: the redacted copy is in idp.dead before the original is acked.
-        channel=Channel(prefetch_count=16, publisher_confirms=True),
+        publisher_confirms=True,
+    )
+    return broker
+
+
+def _subscribe(
+    broker: RabbitBroker,
+    queue: str,
+    prefetch: int,
+    handle: Callable[[IncomingMessage], Awaitable[None]],
+    *,
+    publisher_confirms: bool = False,
+) -> None:
+    """Consume ``queue`` (declared, with its arguments and bindings, by idp.topology before
+    start) with ``handle``, which settles each message itself."""
+    broker.subscriber(
+        RabbitQueue(queue, declare=False),
+        channel=Channel(prefetch_count=prefetch, publisher_confirms=publisher_confirms),
         ack_policy=AckPolicy.MANUAL,
         no_reply=True,
         decoder=_raw_message,
-    )(_requeued_on_failure(dead_letters.keep, "dead letter could not be kept"))
-    return broker
+    )(handle)
 
 
 async def _raw_message(message: RabbitMessage) -> IncomingMessage:

@@ -93,21 +93,8 @@ async def test_invalid_requests_get_an_error_reply_with_details(amqp: Requester)
 async def test_a_malformed_body_still_gets_a_400_reply(
     settings: Settings, platform: Platform, raw: bytes
 ) -> None:
-    async with _publisher(settings) as (_, replies, exchange):
-        correlation_id = uuid.uuid4().hex
-        await exchange.publish(
-            aio_pika.Message(
-                raw,
-                correlation_id=correlation_id,
-                reply_to=replies.name,
-                type="auth.login",
-                message_id=correlation_id,
-            ),
-            routing_key="auth.login",
-        )
-        message = await _first(replies)
-        assert message.correlation_id == correlation_id
-        body: dict[str, Any] = orjson.loads(message.body)
+    message = await _published(settings, "auth.login", raw, {}, type="auth.login")
+    body: dict[str, Any] = orjson.loads(message.body)
     assert body["ok"] is False
     assert body["error"]["code"] == "invalid_request"
     assert body["error"]["status"] == 400
@@ -126,17 +113,21 @@ async def _published_login(
 async def _published(
     settings: Settings,
     routing_key: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     headers: dict[str, Any],
+    *,
+    exchange: str = EXCHANGE_RPC,
     **properties: Any,
 ) -> aio_pika.abc.AbstractIncomingMessage:
-    """A request published as another system would (no Requester), and its reply."""
-    async with _publisher(settings) as (_, replies, exchange):
+    """A request published as another system would (no Requester), to ``exchange`` (""
+    for the default one), and its reply."""
+    async with _publisher(settings) as (channel, replies, _):
+        target = channel.default_exchange if not exchange else await channel.get_exchange(exchange)
         correlation_id = uuid.uuid4().hex
         properties.setdefault("message_id", correlation_id)
-        await exchange.publish(
+        await target.publish(
             aio_pika.Message(
-                orjson.dumps(body),
+                body if isinstance(body, bytes) else orjson.dumps(body),
                 correlation_id=correlation_id,
                 reply_to=replies.name,
                 headers=headers,
@@ -199,23 +190,16 @@ async def test_a_request_no_queue_takes_still_gets_a_reply(
 ) -> None:
     """SPEC 5: every request gets a reply, including one whose routing key no family queue
     is bound to, where the operator made idp.rpc.unrouted idp.rpc's alternate exchange."""
-    async with _publisher(settings) as (channel, replies, _):
-        exchange = await channel.get_exchange(exchange_name)
-        correlation_id = uuid.uuid4().hex
-        await exchange.publish(
-            aio_pika.Message(
-                b"{}",
-                correlation_id=correlation_id,
-                reply_to=replies.name,
-                type="users.list",
-                message_id=correlation_id,
-                headers={"x-request-id": f"stray-{correlation_id}"},
-            ),
-            routing_key=routing_key,
-        )
-        message = await _first(replies)
-    assert message.correlation_id == correlation_id
-    assert (message.headers or {}).get("x-request-id") == f"stray-{correlation_id}"
+    request_id = f"stray-{uuid.uuid4().hex}"
+    message = await _published(
+        settings,
+        routing_key,
+        b"{}",
+        {"x-request-id": request_id},
+        exchange=exchange_name,
+        type="users.list",
+    )
+    assert (message.headers or {}).get("x-request-id") == request_id
     error = orjson.loads(message.body)["error"]
     assert orjson.loads(message.body)["ok"] is False
     assert (error["status"], error["code"]) == (status, code)
@@ -228,29 +212,16 @@ async def test_the_routing_key_names_the_action_even_when_type_says_otherwise(
     """SPEC 5: ``type`` is the routing key. When a publisher sets them apart, the routing
     key (what brought the message to the queue) wins; ``type`` names the action only for a
     message published to the queue by name."""
-    async with _publisher(settings) as (channel, replies, exchange):
-        # An address of its own: failures on a shared one would soon be rate limited.
-        email = f"routing-{uuid.uuid4().hex[:8]}@example.com"
-        login = {"tenant": "no-such-tenant", "email": email, "password": "pw"}
-        answers = []
-        for target, routing_key, kind in (
-            (exchange, "auth.login", "auth.refresh"),
-            (channel.default_exchange, "idp.auth", "auth.login"),
-        ):
-            correlation_id = uuid.uuid4().hex
-            await target.publish(
-                aio_pika.Message(
-                    orjson.dumps(login),
-                    correlation_id=correlation_id,
-                    reply_to=replies.name,
-                    type=kind,
-                    message_id=correlation_id,
-                ),
-                routing_key=routing_key,
-            )
-            message = await _first(replies)
-            assert message.correlation_id == correlation_id
-            answers.append(orjson.loads(message.body)["error"]["code"])
+    # An address of its own: failures on a shared one would soon be rate limited.
+    email = f"routing-{uuid.uuid4().hex[:8]}@example.com"
+    login = {"tenant": "no-such-tenant", "email": email, "password": "pw"}
+    answers = []
+    for exchange, routing_key, kind in (
+        (EXCHANGE_RPC, "auth.login", "auth.refresh"),
+        ("", "idp.auth", "auth.login"),
+    ):
+        message = await _published(settings, routing_key, login, {}, exchange=exchange, type=kind)
+        answers.append(orjson.loads(message.body)["error"]["code"])
     # Both were logins (an unknown tenant), not a refresh without a token (400).
     assert answers == ["invalid_credentials", "invalid_credentials"]
 
