@@ -78,10 +78,18 @@ async def request_fields(
                 raise ApiError(ErrorCode.INVALID_REQUEST, "body must be a JSON object")
             payload = decoded
     for name in route.query:
+        given = request.query.getall(name, [])
+        if len(given) > 1:
+            # Which one counts differs between servers, proxies and caches in front.
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                f"query parameter {name} is given more than once",
+                details=[{"field": name, "message": "give it once"}],
+            )
         # An empty parameter (``?q=&cursor=``, a form or a URL template filled in
         # partly) means "not given": no filter, the first page, the default limit.
-        if value := request.query.get(name):
-            payload[name] = value
+        if given and given[0]:
+            payload[name] = given[0]
     payload.update(request.match_info)
     return payload
 

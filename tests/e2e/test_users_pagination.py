@@ -78,3 +78,21 @@ async def test_empty_query_parameters_mean_not_given(http: aiohttp.ClientSession
     # A value that is given is still validated.
     status, page = await call(http, "GET", "/v1/users", tenant.owner, params={"limit": "0"})
     assert status == 400, page
+
+
+async def test_a_query_parameter_given_twice_or_not_in_digits_is_refused(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Servers and proxies disagree on which of two values counts; ``+5`` and ``1_0``
+    were read as numbers by Python's ``int``."""
+    tenant = await new_tenant(http)
+    status, body = await call(http, "GET", "/v1/users?limit=5&limit=10", tenant.owner)
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_request"
+    assert [d["field"] for d in body["error"]["details"]] == ["limit"]
+    status, body = await call(http, "GET", "/v1/audit?action=a&action=", tenant.owner)
+    assert status == 400, body
+    for written in ("+5", "1_0", " 5"):
+        status, body = await call(http, "GET", "/v1/users", tenant.owner, params={"limit": written})
+        assert status == 400, (written, body)
+        assert [d["field"] for d in body["error"]["details"]] == ["limit"]

@@ -82,7 +82,10 @@ def test_cursors_round_trip_and_garbage_is_invalid() -> None:
         assert [d.field for d in refused.value.details] == ["cursor"]
 
 
-def test_a_path_id_that_is_not_a_uuid_is_not_found() -> None:
-    with pytest.raises(NotFound):
-        parse_id("../../etc", "file")
-    assert parse_id(str(uuid.UUID(int=7)), "file") == uuid.UUID(int=7)
+def test_a_path_id_that_is_not_a_uuid_in_its_written_form_is_not_found() -> None:
+    known = uuid.UUID("6f1c0b9e-2a4d-4c8e-9b1a-3d5e7f9a1b2c")
+    assert parse_id(str(known), "file") == known
+    assert parse_id(str(known).upper(), "file") == known
+    for other in ("../../etc", known.hex, f"{{{known}}}", f"urn:uuid:{known}", f" {known}"):
+        with pytest.raises(NotFound):
+            parse_id(other, "file")
