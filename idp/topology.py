@@ -82,6 +82,10 @@ async def _declare(channel: AbstractChannel, settings: Settings) -> None:
 
 
 UNROUTED_POLICY = "idp-rpc-unrouted"
+# Its pattern and definition, as rabbitmqctl takes them (compose.yaml's RabbitMQ sets the
+# same policy: scripts/compose-rabbitmq.sh).
+UNROUTED_POLICY_PATTERN = r"^idp\.rpc$"
+UNROUTED_POLICY_DEFINITION = f'{{"alternate-exchange": "{EXCHANGE_UNROUTED}"}}'
 
 
 def local_rabbitmqctl(amqp_url: str) -> tuple[str, str] | None:
@@ -114,8 +118,8 @@ def set_unrouted_policy(amqp_url: str) -> bool:
             "--apply-to",
             "exchanges",
             UNROUTED_POLICY,
-            r"^idp\.rpc$",
-            f'{{"alternate-exchange": "{EXCHANGE_UNROUTED}"}}',
+            UNROUTED_POLICY_PATTERN,
+            UNROUTED_POLICY_DEFINITION,
         ],
         capture_output=True,
         check=False,
