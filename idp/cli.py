@@ -1,4 +1,4 @@
-"""The ``idp`` console script: edge, worker, migrate, dev, bench."""
+"""The ``idp`` console script: edge, worker, migrate, dev, asyncapi, bench."""
 
 import argparse
 import asyncio
