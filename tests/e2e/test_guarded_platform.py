@@ -104,6 +104,26 @@ async def test_a_throttled_account_waits_and_others_do_not(client: aiohttp.Clien
         assert r.status == 200
 
 
+async def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(
+    client: aiohttp.ClientSession,
+) -> None:
+    """Twelve wrong passwords at once, from twelve addresses: three are checked (401),
+    the others wait for them and are refused (429). Before, every guess in flight was
+    checked: 60 at once were 60 guesses. A burst of right passwords all get in."""
+    victim = await open_tenant(client)
+    slug = victim["tenant"]["slug"]
+
+    async def attempt(password: str) -> int:
+        async with await login(client, slug, password, new_address()) as r:
+            return r.status
+
+    guesses = await asyncio.gather(*(attempt(f"guess!{n:04}") for n in range(12)))
+    assert sorted(guesses) == [401] * 3 + [429] * 9
+    other = await open_tenant(client)
+    slug = other["tenant"]["slug"]
+    assert await asyncio.gather(*(attempt(PASSWORD) for _ in range(8))) == [200] * 8
+
+
 async def test_unknown_accounts_are_throttled_the_same_way(client: aiohttp.ClientSession) -> None:
     address = new_address()
     body = {"tenant": unique_slug(), "email": "ghost@example.com", "password": "guess!guess"}

@@ -1,8 +1,10 @@
 """The brute-force limits of SPEC 4.5 against the real Redis, on a clock the test moves
 (workers/auth/throttle.py, idp/security/address_limit.py): the delays double from the
-fifth failure up to the cap, a correct password clears them, and the per-address window
-is per minute. The e2e tier checks the same through HTTP on the real clock."""
+fifth failure up to the cap, a correct password clears them, attempts in flight count,
+and the per-address window is per minute. The e2e tier checks the same through HTTP on
+the real clock."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -39,12 +41,23 @@ def _throttle(redis: Redis, settings: Settings, clock: Clock, **limits: int) -> 
 
 
 async def _refused(throttle: Throttle, slug: str, email: str) -> int | None:
-    """The Retry-After of a refused attempt; None if the attempt may go ahead."""
+    """The Retry-After of a refused attempt; None if the attempt may go ahead (it is
+    then released uncounted)."""
     try:
-        await throttle.claim_attempt(slug, email)
+        async with throttle.attempt(slug, email):
+            return None
     except RateLimited as refused:
         return refused.retry_after
-    return None
+
+
+async def _fail(throttle: Throttle, slug: str, email: str) -> None:
+    async with throttle.attempt(slug, email) as attempt:
+        await attempt.failed()
+
+
+async def _succeed(throttle: Throttle, slug: str, email: str) -> None:
+    async with throttle.attempt(slug, email) as attempt:
+        await attempt.succeeded()
 
 
 async def test_delays_double_from_the_fifth_failure_up_to_the_cap(
@@ -55,17 +68,15 @@ async def test_delays_double_from_the_fifth_failure_up_to_the_cap(
     slug, email = f"t-{uuid.uuid4().hex[:8]}", "victim@example.com"
     for _ in range(4):
         assert await _refused(throttle, slug, email) is None
-        await throttle.record_failure(slug, email)
-    assert await _refused(throttle, slug, email) is None  # the fifth attempt still runs
-    await throttle.record_failure(slug, email)
+        await _fail(throttle, slug, email)
+    await _fail(throttle, slug, email)  # the fifth attempt still runs
     waits = []
     for _ in range(5):
         wait = await _refused(throttle, slug, email)
         assert wait is not None
         waits.append(wait)
         clock.advance(wait)
-        assert await _refused(throttle, slug, email) is None  # one attempt, once it passed
-        await throttle.record_failure(slug, email)
+        await _fail(throttle, slug, email)  # one attempt, once it passed
     assert waits == [1, 2, 4, 8, 8]  # doubling, capped at LOGIN_LOCK_MAX_SECONDS
 
 
@@ -76,7 +87,7 @@ async def test_once_a_delay_passes_a_burst_gets_one_attempt(
     throttle = _throttle(redis, settings, clock, login_max_failures=2)
     slug, email = f"t-{uuid.uuid4().hex[:8]}", "victim@example.com"
     for _ in range(2):
-        await throttle.record_failure(slug, email)
+        await _fail(throttle, slug, email)
     clock.advance(1)
     outcomes = [await _refused(throttle, slug, email) for _ in range(5)]
     assert outcomes[0] is None
@@ -90,9 +101,12 @@ async def test_a_correct_password_clears_the_record_for_every_spelling_of_the_em
     throttle = _throttle(redis, settings, clock, login_max_failures=2)
     slug = f"t-{uuid.uuid4().hex[:8]}"
     for _ in range(2):
-        await throttle.record_failure(slug, "Victim@Example.com")
+        await _fail(throttle, slug, "Victim@Example.com")
     assert await _refused(throttle, slug, "victim@example.com") == 1
-    await throttle.clear(slug, "VICTIM@example.com")
+    clock.advance(1)
+    await _succeed(throttle, slug, "VICTIM@example.com")
+    assert await _refused(throttle, slug, "victim@example.com") is None
+    await _fail(throttle, slug, "victim@example.com")  # counting starts again from one
     assert await _refused(throttle, slug, "victim@example.com") is None
 
 
@@ -102,10 +116,81 @@ async def test_other_accounts_are_not_slowed_by_one_under_attack(
     clock = Clock()
     throttle = _throttle(redis, settings, clock, login_max_failures=1)
     slug = f"t-{uuid.uuid4().hex[:8]}"
-    await throttle.record_failure(slug, "victim@example.com")
+    await _fail(throttle, slug, "victim@example.com")
     assert await _refused(throttle, slug, "victim@example.com") == 1
     assert await _refused(throttle, slug, "colleague@example.com") is None
     assert await _refused(throttle, f"{slug}-other", "victim@example.com") is None
+
+
+async def test_a_burst_of_guesses_gets_only_the_failures_left_checked(
+    redis: Redis, settings: Settings
+) -> None:
+    """Attempts in flight hold the failures left: with three left, three checks run and
+    the rest wait for them; once they fail, the rest are refused unchecked (a burst of
+    60 wrong passwords was 60 checks, as many as the worker had in flight)."""
+    clock = Clock()
+    throttle = _throttle(redis, settings, clock, login_max_failures=5)
+    slug, email = f"t-{uuid.uuid4().hex[:8]}", "victim@example.com"
+    for _ in range(2):
+        await _fail(throttle, slug, email)
+    checked: list[int] = []
+    verdict = asyncio.Event()
+
+    async def guess(n: int) -> str:
+        try:
+            async with throttle.attempt(slug, email) as attempt:
+                checked.append(n)
+                await verdict.wait()  # the hash takes its time
+                await attempt.failed()
+                return "401"
+        except RateLimited:
+            return "429"
+
+    guesses = [asyncio.create_task(guess(n)) for n in range(12)]
+    await asyncio.sleep(0.3)
+    assert len(checked) == 3  # the others wait for these three
+    verdict.set()
+    outcomes = await asyncio.gather(*guesses)
+    assert sorted(outcomes) == ["401"] * 3 + ["429"] * 9
+    assert len(checked) == 3
+
+
+async def test_a_burst_of_correct_passwords_waits_its_turn_and_all_get_in(
+    redis: Redis, settings: Settings
+) -> None:
+    clock = Clock()
+    throttle = _throttle(redis, settings, clock, login_max_failures=2)
+    slug, email = f"t-{uuid.uuid4().hex[:8]}", "user@example.com"
+
+    async def login() -> None:
+        async with throttle.attempt(slug, email) as attempt:
+            await asyncio.sleep(0.02)  # the hash
+            await attempt.succeeded()
+
+    await asyncio.wait_for(asyncio.gather(*(login() for _ in range(10))), timeout=5)
+
+
+async def test_an_attempt_left_without_a_verdict_frees_its_place_uncounted(
+    redis: Redis, settings: Settings
+) -> None:
+    """An error between claim and verdict (the database down: 503) neither counts as a
+    failure nor holds the place; a place whose worker died frees itself after the hold."""
+    clock = Clock()
+    throttle = _throttle(redis, settings, clock, login_max_failures=1)
+    slug, email = f"t-{uuid.uuid4().hex[:8]}", "user@example.com"
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            async with throttle.attempt(slug, email):
+                raise ConnectionError("PostgreSQL went away")
+    assert await _refused(throttle, slug, email) is None
+    dying = throttle.attempt(slug, email)
+    await dying.__aenter__()  # claimed, and its worker never comes back
+    started = asyncio.get_running_loop().time()
+    assert await _refused(throttle, slug, email) == 1  # waited for it, then refused
+    assert asyncio.get_running_loop().time() - started >= 4
+    clock.advance(31)
+    assert await _refused(throttle, slug, email) is None
+    await dying.__aexit__(None, None, None)
 
 
 async def test_the_address_limit_is_per_minute_window(redis: Redis) -> None:

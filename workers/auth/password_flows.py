@@ -69,12 +69,12 @@ class PasswordFlows:
         if user is None or tenant is None or user.view.status != "active":
             raise Unauthenticated("account no longer active")
         email = user.view.email
-        await self._throttle.claim_attempt(tenant.slug, email)
-        if not await self._hasher.verify(user.password_hash, request.current_password):
-            await self._throttle.record_failure(tenant.slug, email)
-            # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are given.
-            raise InvalidCredentials("current password is incorrect")
-        await self._throttle.clear(tenant.slug, email)
+        async with self._throttle.attempt(tenant.slug, email) as attempt:
+            if not await self._hasher.verify(user.password_hash, request.current_password):
+                await attempt.failed()
+                # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are.
+                raise InvalidCredentials("current password is incorrect")
+            await attempt.succeeded()
         check_new_password(request.new_password, email, "new_password")
         password_hash = await self._hasher.hash(request.new_password)
         now = self._clock()

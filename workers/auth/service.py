@@ -189,22 +189,23 @@ class AuthService:
         the tenant and account exist (docs/security.md).
         """
         email = str(request.email)
-        await self._throttle.claim_attempt(request.tenant, email)
-        tenant, user = await users.login_account(self._db, request.tenant, email)
-        tenant_id = tenant.id if tenant is not None else None
-        matches = await self._hasher.verify(user.password_hash if user else None, request.password)
-        if (
-            user is None
-            or tenant is None
-            or tenant_id is None
-            or not matches
-            or user.view.status != "active"
-        ):
-            await self._throttle.record_failure(request.tenant, email)
-            if tenant_id is not None:
-                await self._record_failed_login(tenant_id, user, email, call)
-            raise InvalidCredentials()
-        await self._throttle.clear(request.tenant, email)
+        async with self._throttle.attempt(request.tenant, email) as attempt:
+            tenant, user = await users.login_account(self._db, request.tenant, email)
+            tenant_id = tenant.id if tenant is not None else None
+            password_hash = user.password_hash if user else None
+            matches = await self._hasher.verify(password_hash, request.password)
+            if (
+                user is None
+                or tenant is None
+                or tenant_id is None
+                or not matches
+                or user.view.status != "active"
+            ):
+                await attempt.failed()
+                if tenant_id is not None:
+                    await self._record_failed_login(tenant_id, user, email, call)
+                raise InvalidCredentials()
+            await attempt.succeeded()
         rehash = (
             await self._hasher.hash(request.password)
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)

@@ -7,7 +7,10 @@ Two independent limits:
   attempt must wait a delay that doubles per failure (1 s, 2 s, 4 s, ...) up to
   ``LOGIN_LOCK_MAX_SECONDS``. It is a delay, never a lock: once it has passed, one attempt
   is let through (it claims the next delay, so a burst at that moment gets one try), and
-  a correct password, from any address, succeeds and clears the record.
+  a correct password, from any address, succeeds and clears the record. Attempts in
+  flight count too: while those running could use up the failures left, the next one
+  waits for them, so a burst of parallel guesses gets no more checks than a sequence
+  (a burst of correct ones only waits its turn).
 - **Per client address**: ``IP_RATE_LIMIT_PER_MINUTE`` login, sign-up and reset requests
   per fixed one-minute window. It stops one source guessing across many accounts, and does
   not touch a user signing in from another address.
@@ -16,12 +19,17 @@ Both run as Lua scripts, so concurrent workers see one consistent count. The tim
 from the service's clock (injectable in tests), never from Redis.
 """
 
+import asyncio
 import hashlib
 import math
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from idp.security.address_limit import AddressLimit
 from idp.settings import Settings
@@ -31,25 +39,38 @@ from workers.uow import must_commit
 # Failures are forgotten this long after the last one.
 FAILURE_MEMORY_SECONDS = 24 * 3600
 BASE_DELAY_SECONDS = 1.0
+# An attempt in flight holds its place this long at most: one whose worker died frees it.
+ATTEMPT_HOLD_SECONDS = 30.0
+# How long an attempt waits for those in flight before it is refused (429, Retry-After 1).
+WAIT_SECONDS = 5.0
 
-# KEYS[1] account record; ARGV now, max failures, base delay, max delay, ttl.
-# Returns the seconds to wait (0: go ahead). Past the limit, going ahead claims the next
-# delay so that parallel attempts cannot all slip through the moment a delay ends.
+# KEYS[1] account record, KEYS[2] its attempts in flight (a sorted set by start time);
+# ARGV now, max failures, base delay, max delay, ttl, attempt id, hold seconds.
+# Returns the seconds to wait (0: go ahead; -1: attempts in flight could use up the
+# failures left, so wait for them). Past the limit, going ahead claims the next delay so
+# that parallel attempts cannot all slip through the moment a delay ends.
 _CLAIM = """
 local now = tonumber(ARGV[1])
 local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
 local until_ = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if now < until_ then return tostring(until_ - now) end
 local limit = tonumber(ARGV[2])
+local hold = tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tostring(now - hold))
 if failures >= limit then
   local delay = math.min(tonumber(ARGV[3]) * 2 ^ (failures - limit), tonumber(ARGV[4]))
   redis.call('HSET', KEYS[1], 'u', tostring(now + delay))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+elseif failures + redis.call('ZCARD', KEYS[2]) >= limit then
+  return '-1'
 end
+redis.call('ZADD', KEYS[2], now, ARGV[6])
+redis.call('EXPIRE', KEYS[2], math.ceil(hold))
 return '0'
 """
 
-# Same arguments; records one failure and sets the delay it earns.
+# Same keys and arguments; records one failure, sets the delay it earns, and ends the
+# attempt.
 _FAIL = """
 local now = tonumber(ARGV[1])
 local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
@@ -59,18 +80,51 @@ if failures >= limit then
   redis.call('HSET', KEYS[1], 'u', tostring(now + delay))
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+redis.call('ZREM', KEYS[2], ARGV[6])
 return failures
 """
 
 
-def _account_key(tenant_slug: str, email: str) -> str:
+def _account_keys(tenant_slug: str, email: str) -> tuple[str, str]:
     digest = hashlib.sha256(f"{tenant_slug}\n{email.casefold()}".encode()).hexdigest()
-    return f"idp:throttle:account:{digest}"
+    # One hash tag: both keys of a script live in the same slot of a Redis Cluster.
+    record = f"idp:throttle:account:{{{digest}}}"
+    return record, f"{record}:attempts"
+
+
+class Attempt:
+    """One password check the account's limit let through; it ends failed, succeeded,
+    or (an error before the verdict) released without counting."""
+
+    def __init__(self, throttle: "Throttle", keys: tuple[str, str]) -> None:
+        self._throttle = throttle
+        self.keys = keys
+        self.id = uuid.uuid4().hex
+        self.ended = False
+
+    async def failed(self) -> None:
+        # Counted is counted: the failure's audit entry and event must then commit too,
+        # whatever the deadline, or a publisher picking its own deadline could guess
+        # passwords that never reach the audit trail (workers/uow.py).
+        must_commit()
+        self.ended = True
+        await self._throttle.run(_FAIL, self.keys, self.id)
+
+    async def succeeded(self) -> None:
+        """A correct password: the account's failures are forgotten."""
+        self.ended = True
+        redis = self._throttle.redis
+        await redis.delete(self.keys[0])
+        await redis.zrem(self.keys[1], self.id)
+
+    async def release(self) -> None:
+        self.ended = True
+        await self._throttle.redis.zrem(self.keys[1], self.id)
 
 
 class Throttle:
     def __init__(self, redis: "Redis", settings: Settings, clock: Callable[[], datetime]) -> None:
-        self._redis = redis
+        self.redis = redis
         self._max_failures = settings.login_max_failures
         self._max_delay = settings.login_lock_max_seconds
         self._clock = clock
@@ -78,14 +132,19 @@ class Throttle:
             redis, settings.ip_rate_limit_per_minute, lambda: clock().timestamp()
         )
 
-    def _args(self) -> list[str]:
-        return [
+    async def run(self, script: str, keys: tuple[str, str], attempt_id: str) -> Any:
+        return await self.redis.eval(
+            script,
+            2,
+            *keys,
             repr(self._clock().timestamp()),
             str(self._max_failures),
             repr(BASE_DELAY_SECONDS),
             str(self._max_delay),
             str(max(FAILURE_MEMORY_SECONDS, self._max_delay * 2)),
-        ]
+            attempt_id,
+            repr(ATTEMPT_HOLD_SECONDS),
+        )
 
     async def check_address(self, rate_key: str) -> None:
         """Count one request from ``rate_key`` (``Client.rate_key``: the address, or the
@@ -96,20 +155,31 @@ class Throttle:
         if retry_after is not None:
             raise RateLimited(retry_after=retry_after)
 
-    async def claim_attempt(self, tenant_slug: str, email: str) -> None:
-        """Raise 429 while the account's delay runs; otherwise let one attempt proceed."""
-        key = _account_key(tenant_slug, email)
-        wait = float(await self._redis.eval(_CLAIM, 1, key, *self._args()))
-        if wait > 0:
-            raise RateLimited(retry_after=max(1, math.ceil(wait)))
+    @asynccontextmanager
+    async def attempt(self, tenant_slug: str, email: str) -> AsyncIterator[Attempt]:
+        """One password check against the account: 429 while its delay runs; otherwise
+        the check goes ahead as soon as the attempts in flight cannot use up the failures
+        left (a burst of guesses gets ``LOGIN_MAX_FAILURES`` checks, not one per request
+        in flight). Leaving without a verdict releases the place uncounted."""
+        attempt = Attempt(self, _account_keys(tenant_slug, email))
+        await self._claim(attempt)
+        try:
+            yield attempt
+        finally:
+            if not attempt.ended:
+                with suppress(RedisError):  # the place frees itself after the hold anyway
+                    await attempt.release()
 
-    async def record_failure(self, tenant_slug: str, email: str) -> None:
-        # Counted is counted: the failure's audit entry and event must then commit too,
-        # whatever the deadline, or a publisher picking its own deadline could guess
-        # passwords that never reach the audit trail (workers/uow.py).
-        must_commit()
-        await self._redis.eval(_FAIL, 1, _account_key(tenant_slug, email), *self._args())
-
-    async def clear(self, tenant_slug: str, email: str) -> None:
-        """A correct password: the account's failures are forgotten."""
-        await self._redis.delete(_account_key(tenant_slug, email))
+    async def _claim(self, attempt: Attempt) -> None:
+        waited, pause = 0.0, 0.01
+        while True:
+            wait = float(await self.run(_CLAIM, attempt.keys, attempt.id))
+            if wait > 0:
+                raise RateLimited(retry_after=max(1, math.ceil(wait)))
+            if wait == 0:
+                return
+            if waited >= WAIT_SECONDS:
+                raise RateLimited(retry_after=1)
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.2)
