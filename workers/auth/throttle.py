@@ -113,9 +113,10 @@ class Attempt:
     async def succeeded(self) -> None:
         """A correct password: the account's failures are forgotten."""
         self.ended = True
-        redis = self._throttle.redis
-        await redis.delete(self.keys[0])
-        await redis.zrem(self.keys[1], self.id)
+        async with self._throttle.redis.pipeline(transaction=False) as both:
+            both.delete(self.keys[0])
+            both.zrem(self.keys[1], self.id)
+            await both.execute()
 
     async def release(self) -> None:
         self.ended = True
