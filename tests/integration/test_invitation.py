@@ -44,6 +44,7 @@ async def test_an_invited_user_sets_a_password_and_becomes_active(runtime: Runti
             ttl=timedelta(days=7),
             now=now,
         )
+    assert token is not None
     login = LoginRequest(tenant=owner.tenant.slug, email="invited@example.com", password=PASSWORD)
     with pytest.raises(InvalidCredentials):
         await runtime.auth.login(login, a_call())

@@ -28,6 +28,8 @@ async def test_a_token_works_once_for_its_purpose_within_its_lifetime(runtime: R
             ttl=timedelta(seconds=1),
             now=now - timedelta(seconds=5),
         )
+    assert token is not None
+    assert stale is not None
     assert one_time_tokens.tenant_of(token) == tenant
     async with runtime.db.transaction(tenant) as uow:
         assert await one_time_tokens.redeem(uow, token, ("verify_email",), now) is None
@@ -50,6 +52,7 @@ async def test_a_token_is_invisible_from_another_tenant(runtime: Runtime) -> Non
             ttl=timedelta(hours=1),
             now=now,
         )
+    assert token is not None
     async with runtime.db.transaction(b.tenant.id) as uow:
         assert await one_time_tokens.redeem(uow, token, ("invite",), now) is None
     async with runtime.db.transaction(a.tenant.id) as uow:

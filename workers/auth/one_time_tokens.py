@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, insert, or_, select, update
 
 from workers.tables import one_time_tokens
 from workers.uow import UnitOfWork
+from workers.users.repository import hold_user
 
 Purpose = Literal["invite", "password_reset", "verify_email"]
 # The tokens that set a password: once one does (or the user changes it, or is disabled),
@@ -66,8 +67,11 @@ async def issue(
     purpose: Purpose,
     ttl: timedelta,
     now: datetime,
-) -> str:
-    """A new token; earlier unused tokens of the same purpose for the user stop working."""
+) -> str | None:
+    """A new token; earlier unused tokens of the same purpose for the user stop working.
+    None if the user no longer exists (deleted meanwhile)."""
+    if not await hold_user(uow, user_id):
+        return None
     token = f"{tenant_id.hex}.{secrets.token_urlsafe(32)}"
     await uow.connection.execute(
         update(one_time_tokens)
@@ -110,7 +114,15 @@ async def redeem(
 
     The unit of work must already be bound to ``tenant_of(token)``. ``used_by``
     (``redeemer``) lets the same message find it spent by itself (``redeemed_by``).
+    The token's user is locked first, for the write to it that follows (``hold_user``).
     """
+    owner = (
+        await uow.connection.execute(
+            select(one_time_tokens.c.user_id).where(*_named(token, purposes), *_live(now))
+        )
+    ).scalar_one_or_none()
+    if owner is None or not await hold_user(uow, owner, exclusive=True):
+        return None
     row = (
         await uow.connection.execute(
             update(one_time_tokens)

@@ -212,9 +212,11 @@ class PasswordFlows:
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
             user = await users.user_by_id(uow, caller.sub)
-            if user is None:
+            now = self._clock()
+            if user is None or not await self._send_token(
+                uow, call, user, "verify_email", VERIFY_TOKEN_TTL, now
+            ):
                 raise Unauthenticated("account no longer exists")
-            await self._send_token(uow, call, user, "verify_email", VERIFY_TOKEN_TTL, self._clock())
 
     async def confirm_verification(self, request: VerifyEmailConfirm, call: Call) -> None:
         tenant_id = one_time_tokens.tenant_of(request.token)
@@ -255,11 +257,14 @@ class PasswordFlows:
         purpose: Purpose,
         ttl: timedelta,
         now: datetime,
-    ) -> None:
+    ) -> bool:
+        """Issue and announce a token; False if the user was deleted meanwhile."""
         tenant_id = user.view.tenant_id
         token = await one_time_tokens.issue(
             uow, tenant_id=tenant_id, user_id=user.view.id, purpose=purpose, ttl=ttl, now=now
         )
+        if token is None:
+            return False
         event = (
             "auth.password_reset_requested"
             if purpose == "password_reset"
@@ -286,6 +291,7 @@ class PasswordFlows:
                 "expires_at": timestamp(now + ttl),
             },
         )
+        return True
 
     async def _announce_password_changed(
         self, uow: UnitOfWork, call: Call, user: UserRecord, *, how: str

@@ -34,6 +34,7 @@ from workers.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    Unauthenticated,
     Unavailable,
 )
 from workers.files import repository as files
@@ -50,6 +51,7 @@ from workers.ids import parse_id
 from workers.journal import audit, emit
 from workers.pagination import decode_cursor, encode_cursor
 from workers.uow import Database
+from workers.users.repository import hold_user
 
 log = logging.getLogger("idp.files")
 SWEEP_BATCH = 200
@@ -99,6 +101,8 @@ class FileService:
             upload_key(tenant_id, file_id), request.content_type, request.size, expires_in
         )
         async with self._db.transaction(tenant_id) as uow:
+            if not await hold_user(uow, call.caller.sub):  # deleted while this ran
+                raise Unauthenticated("account no longer exists")
             await files.lock_quota(uow, tenant_id)
             used = await files.usage(uow)
             if used.count + 1 > settings.file_quota_count:

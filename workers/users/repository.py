@@ -234,6 +234,18 @@ async def lock_users(uow: UnitOfWork, user_ids: list[UUID]) -> dict[UUID, UserRe
     return {record.view.id: record for record in map(_record, rows)}
 
 
+async def hold_user(uow: UnitOfWork, user_id: UUID, *, exclusive: bool = False) -> bool:
+    """Lock the user's row before writing rows that belong to it (their tokens, a file
+    they create); False if the user no longer exists. Every change to a user locks its
+    row first (``lock_users``), so taking it first here too makes the two queue instead
+    of deadlocking (each holding what the other waits for: a 503 after a second).
+    ``KEY SHARE`` only keeps the row from being deleted (and waits for a change in
+    progress); ``exclusive`` (``FOR UPDATE``) is for a write to the row that follows."""
+    strength = "UPDATE" if exclusive else "KEY SHARE"
+    row = await uow.fetchrow(f"SELECT 1 FROM users WHERE id = $1 FOR {strength}", user_id)
+    return row is not None
+
+
 async def login_standing(uow: UnitOfWork, user_id: UUID) -> tuple[str, str | None] | None:
     """A user's status and password hash, share-locked until the transaction ends: a
     password reset, a change or a disabling (which update the row) waits for a login that

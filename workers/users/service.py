@@ -284,6 +284,7 @@ class UsersService:
         token = await one_time_tokens.issue(
             uow, tenant_id=view.tenant_id, user_id=view.id, purpose="invite", ttl=ttl, now=now
         )
+        assert token is not None  # the user was inserted in this very transaction
         audit(
             uow,
             call,
