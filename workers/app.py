@@ -23,7 +23,7 @@ from workers import dead_letters, unrouted
 from workers.auth.handlers import router as auth_router
 from workers.dispatch import dispatch
 from workers.files.handlers import router as files_router
-from workers.maintenance import Periodic, prune_processed_messages, sample_gauges
+from workers.maintenance import Periodic, prune, sample_gauges
 from workers.outbox_relay import OutboxRelay
 from workers.revocation_sync import restore_if_lost
 from workers.roles.handlers import router as roles_router
@@ -196,7 +196,7 @@ def _housekeeping(
     restore_revocations: Callable[[], Awaitable[None]],
 ) -> list[Periodic]:
     jobs = [
-        Periodic("prune-processed-messages", 3600, lambda: prune_processed_messages(runtime.db)),
+        Periodic("prune-ended-rows", 3600, lambda: prune(runtime.db)),
         Periodic("restore-revocations", 1, restore_revocations),
         Periodic(
             "sample-gauges",

@@ -14,8 +14,13 @@ from workers.metrics import WorkerMetrics
 from workers.uow import Database
 
 log = logging.getLogger("idp.maintenance")
-_PRUNE = text("SELECT idp_processed_messages_prune(:before)")
-IDEMPOTENCY_RETENTION = timedelta(hours=24)
+# What each prune removes: rows older than a day (migration 0014 says why a day).
+_PRUNES = {
+    "processed_messages": text("SELECT idp_processed_messages_prune(:before)"),
+    "sessions": text("SELECT idp_sessions_prune(:before)"),
+    "one_time_tokens": text("SELECT idp_one_time_tokens_prune(:before)"),
+}
+RETENTION = timedelta(hours=24)
 
 
 class Periodic:
@@ -45,13 +50,17 @@ class Periodic:
             await asyncio.sleep(self._interval)
 
 
-async def prune_processed_messages(db: Database) -> int:
-    """Forget idempotency records older than the retention (24 h)."""
-    async with db.transaction() as uow:
-        result = await uow.connection.execute(
-            _PRUNE, {"before": datetime.now(UTC) - IDEMPOTENCY_RETENTION}
-        )
-        pruned: int = result.scalar_one()
+async def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
+    """Forget what ended more than a day ago: idempotency records, ended sessions (revoked
+    or past their end), and used or expired one-time tokens. Rows removed, by table."""
+    before = (now or datetime.now(UTC)) - RETENTION
+    pruned: dict[str, int] = {}
+    for table, statement in _PRUNES.items():
+        async with db.transaction() as uow:
+            result = await uow.connection.execute(statement, {"before": before})
+            pruned[table] = result.scalar_one()
+    if any(pruned.values()):
+        log.info("ended rows pruned", extra={"pruned": pruned})
     return pruned
 
 

@@ -40,3 +40,15 @@ async def new_tenant(runtime: Runtime, email: str = "owner@example.com") -> Logi
         owner=OwnerIn(email=email, password="a long enough passphrase", name="Owner"),
     )
     return await runtime.auth.signup(request, a_call())
+
+
+@pytest.fixture
+async def with_storage(settings: Settings, s3_endpoint_url: str) -> AsyncIterator[Runtime]:
+    """A runtime of its own with S3 (moto) and a bucket of its own, for the files family."""
+    bucket = f"lock-order-{uuid.uuid4().hex[:8]}"
+    runtime = Runtime.open(
+        settings.model_copy(update={"s3_endpoint_url": s3_endpoint_url, "s3_bucket": bucket})
+    )
+    await runtime.open_storage()
+    yield runtime
+    await runtime.close()

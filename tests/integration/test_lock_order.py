@@ -10,7 +10,6 @@ fix, that next step waited for the racing flow, which waited for the change."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 from contracts.auth import LoginResult
 from contracts.files import CreateFileRequest
 from contracts.sessions import PasswordResetConfirm
-from idp.settings import Settings
 from tests.integration.conftest import a_call, new_tenant
 from workers.auth import one_time_tokens
 from workers.auth.one_time_tokens import SET_PASSWORD_TOKENS
@@ -114,17 +112,6 @@ async def test_a_token_for_a_user_deleted_meanwhile_is_not_issued(runtime: Runti
         await asyncio.sleep(RACER_HEAD_START)
         await change.execute("DELETE FROM users WHERE id = $1", owner.user.id)
     assert await issuing is None
-
-
-@pytest.fixture
-async def with_storage(settings: Settings, s3_endpoint_url: str) -> AsyncIterator[Runtime]:
-    bucket = f"lock-order-{uuid.uuid4().hex[:8]}"
-    runtime = Runtime.open(
-        settings.model_copy(update={"s3_endpoint_url": s3_endpoint_url, "s3_bucket": bucket})
-    )
-    await runtime.open_storage()
-    yield runtime
-    await runtime.close()
 
 
 async def test_a_file_created_by_a_user_deleted_meanwhile_is_401_not_a_broken_insert(
