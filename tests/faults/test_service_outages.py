@@ -11,6 +11,7 @@ import aiohttp
 from idp.settings import Settings
 from tests.e2e.conftest import signup
 from tests.faults.conftest import (
+    EventTap,
     Figures,
     Outcome,
     control,
@@ -136,7 +137,10 @@ async def test_redis_outage_fails_closed(fault_platform: Platform, figures: list
 
 
 async def test_postgres_restart_loses_and_doubles_nothing(
-    fault_platform: Platform, settings: Settings, figures: list[Figures]
+    fault_platform: Platform,
+    settings: Settings,
+    figures: list[Figures],
+    user_created_events: EventTap,
 ) -> None:
     async with aiohttp.ClientSession(base_url=fault_platform.url) as http:
         owner = await signup(http)
@@ -156,7 +160,7 @@ async def test_postgres_restart_loses_and_doubles_nothing(
         )
         converged = time.monotonic() - restarted
     statuses = Counter(o.status for o in outcomes)
-    counts = await rows_per_email(settings, owner["tenant"]["id"], emails)
+    counts = await rows_per_email(settings, owner["tenant"]["id"], emails, user_created_events)
     figures.append(
         Figures(
             "PostgreSQL restart under writes",

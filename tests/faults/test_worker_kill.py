@@ -8,12 +8,21 @@ import aiohttp
 
 from idp.settings import Settings
 from tests.e2e.conftest import signup
-from tests.faults.conftest import Figures, create_user, retry_until_created, rows_per_email
+from tests.faults.conftest import (
+    EventTap,
+    Figures,
+    create_user,
+    retry_until_created,
+    rows_per_email,
+)
 from tests.support.platform import Platform
 
 
 async def test_sigkill_a_worker_with_200_writes_in_flight(
-    fault_platform: Platform, settings: Settings, figures: list[Figures]
+    fault_platform: Platform,
+    settings: Settings,
+    figures: list[Figures],
+    user_created_events: EventTap,
 ) -> None:
     async with aiohttp.ClientSession(base_url=fault_platform.url) as http:
         owner = await signup(http)
@@ -32,7 +41,7 @@ async def test_sigkill_a_worker_with_200_writes_in_flight(
         pending, rounds = await retry_until_created(
             http, fault_platform, owner["access_token"], emails, outcomes
         )
-    counts = await rows_per_email(settings, owner["tenant"]["id"], emails)
+    counts = await rows_per_email(settings, owner["tenant"]["id"], emails, user_created_events)
     figures.append(
         Figures(
             "SIGKILL a worker with 200 writes in flight",
