@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from idp.security.passwords import PasswordHasher
 from idp.settings import Settings
+from tests.support.events import EventTap, event_tap
 from tests.support.platform import Platform
 from workers.tables import roles
 from workers.uow import Database
@@ -31,6 +32,15 @@ def platform(settings: Settings, idp_platform: Platform) -> Platform:
     shared with the plugin's ``idp_client``/``idp_tenant_factory``; the plugin fails the
     run if they do not shut down cleanly."""
     return idp_platform
+
+
+@pytest.fixture
+async def events(settings: Settings, platform: Platform) -> AsyncIterator[EventTap]:
+    """Every event as another system gets it: the test platform's relay (``platform``
+    runs it) publishes the whole shared database's outbox; the other platforms of these
+    tests run with OUTBOX_RELAY off."""
+    async with event_tap(settings.amqp_url, "#") as tap:
+        yield tap
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ been used (rotated) or its session ended, the same message id is a 409.
 
 import asyncio
 import uuid
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from edge.requester import Requester
 from idp.settings import Settings
 from tests.e2e.conftest import PASSWORD, assert_error, bearer, signup
 from tests.support.database import as_owner
+from tests.support.events import EventTap
 
 BEARER = {"X-Auth-Mode": "bearer"}
 
@@ -35,32 +37,35 @@ async def _ok(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return body
 
 
-async def _opened(settings: Settings, user_id: str) -> tuple[int, int, int]:
-    """The user's sessions, and the session.created and auth.login_succeeded events."""
+async def _opened(
+    settings: Settings, events: EventTap, owner: dict[str, Any]
+) -> tuple[int, int, int]:
+    """The owner's sessions, and the session.created and auth.login_succeeded events of
+    the owner that reached other systems."""
+    user_id = owner["user"]["id"]
     # As the owner role: RLS would hide every row from the application role here.
     async with as_owner(settings) as connection:
         opened = await connection.fetchval(
             "SELECT count(*) FROM sessions WHERE user_id = $1", uuid.UUID(user_id)
         )
-        events = await connection.fetch(
-            "SELECT event_type, count(*) AS n FROM outbox WHERE body->'data'->>'user_id' = $1"
-            " GROUP BY event_type",
-            user_id,
-        )
-    by_type = {row["event_type"]: row["n"] for row in events}
-    return opened, by_type.get("session.created", 0), by_type.get("auth.login_succeeded", 0)
+    published = Counter(
+        event["type"]
+        for event in await events.settled(settings, owner["tenant"]["id"])
+        if event["data"].get("user_id") == user_id
+    )
+    return opened, published["session.created"], published["auth.login_succeeded"]
 
 
 async def test_a_retried_login_with_the_same_key_gets_the_same_session(
-    http: aiohttp.ClientSession, settings: Settings
+    http: aiohttp.ClientSession, settings: Settings, events: EventTap
 ) -> None:
     owner = await signup(http)
-    slug, user_id = owner["tenant"]["slug"], owner["user"]["id"]
+    slug = owner["tenant"]["slug"]
     key = str(uuid.uuid4())
     first = await _ok(await _login(http, slug, key))
     again = await _ok(await _login(http, slug, key))
     assert again == first
-    assert await _opened(settings, user_id) == (2, 2, 1)  # sign-up's session and this one
+    assert await _opened(settings, events, owner) == (2, 2, 1)  # sign-up's session and this one
     async with http.get("/v1/auth/sessions", headers=bearer(again["access_token"])) as r:
         assert r.status == 200
         listed = (await r.json())["items"]
@@ -68,7 +73,7 @@ async def test_a_retried_login_with_the_same_key_gets_the_same_session(
     # Another key is another login, and another session.
     other = await _ok(await _login(http, slug, str(uuid.uuid4())))
     assert other["refresh_token"] != first["refresh_token"]
-    assert (await _opened(settings, user_id))[0] == 3
+    assert await _opened(settings, events, owner) == (3, 3, 2)
 
 
 async def test_the_same_key_still_needs_the_password(http: aiohttp.ClientSession) -> None:
@@ -101,7 +106,7 @@ async def test_once_the_pair_was_used_or_its_session_ended_the_key_is_a_conflict
 
 
 async def test_a_login_message_delivered_twice_at_once_over_amqp_opens_one_session(
-    http: aiohttp.ClientSession, settings: Settings
+    http: aiohttp.ClientSession, settings: Settings, events: EventTap
 ) -> None:
     owner = await signup(http)
     body = {"tenant": owner["tenant"]["slug"], "email": "owner@example.com", "password": PASSWORD}
@@ -119,7 +124,7 @@ async def test_a_login_message_delivered_twice_at_once_over_amqp_opens_one_sessi
         await requester.stop()
     assert [reply["ok"] for reply in replies] == [True, True, True], replies
     assert replies[0]["data"] == replies[1]["data"] == replies[2]["data"]
-    assert await _opened(settings, owner["user"]["id"]) == (2, 2, 1)
+    assert await _opened(settings, events, owner) == (2, 2, 1)
 
 
 async def test_one_message_id_used_by_two_users_is_two_logins(
@@ -134,7 +139,7 @@ async def test_one_message_id_used_by_two_users_is_two_logins(
 
 
 async def test_a_login_under_the_sign_ups_key_is_another_message(
-    http: aiohttp.ClientSession, settings: Settings
+    http: aiohttp.ClientSession, settings: Settings, events: EventTap
 ) -> None:
     """The key is per action: a login that reuses the sign-up's Idempotency-Key opens a
     session of its own, it does not get the sign-up's."""
@@ -151,4 +156,4 @@ async def test_a_login_under_the_sign_ups_key_is_another_message(
         owner = await response.json()
     logged_in = await _ok(await _login(http, owner["tenant"]["slug"], key))
     assert logged_in["refresh_token"] != owner["refresh_token"]
-    assert (await _opened(settings, owner["user"]["id"]))[0] == 2
+    assert await _opened(settings, events, owner) == (2, 2, 1)

@@ -11,7 +11,6 @@ import aiohttp
 from idp.settings import Settings
 from tests.e2e.conftest import signup
 from tests.faults.conftest import (
-    EventTap,
     Figures,
     Outcome,
     control,
@@ -21,6 +20,7 @@ from tests.faults.conftest import (
     timed,
     wait_for,
 )
+from tests.support.events import EventTap
 from tests.support.platform import Platform
 
 BUDGET = 4.0  # the fault platform's REQUEST_TIMEOUT_SECONDS

@@ -9,12 +9,12 @@ import aiohttp
 from idp.settings import Settings
 from tests.e2e.conftest import signup
 from tests.faults.conftest import (
-    EventTap,
     Figures,
     create_user,
     retry_until_created,
     rows_per_email,
 )
+from tests.support.events import EventTap
 from tests.support.platform import Platform
 
 
