@@ -40,7 +40,7 @@ def _ctl(*args: str) -> None:
 def system_url(settings: Settings, platform: Platform) -> Iterator[str]:
     """The URL of a new broker user with the documented permissions on the tests' vhost."""
     user, password = f"idp-test-system-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(16)
-    _ctl("add_user", user, password)
+    _ctl("add_user", "--", user, password)  # a password may begin with "-"
     try:
         _ctl("set_permissions", "-p", vhost_of(settings.amqp_url), user, CONFIGURE, WRITE, READ)
         parts = urlsplit(settings.amqp_url)
