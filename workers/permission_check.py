@@ -68,6 +68,7 @@ class PermissionCheck:
         ttl_seconds: int,
     ) -> None:
         self._redis = redis
+        self._fill = redis.register_script(_FILL)
         self._transaction = transaction
         self._ttl = ttl_seconds
 
@@ -106,15 +107,15 @@ class PermissionCheck:
             return _decode(_bytes(cached))
         access = await self._load(tenant_id, user_id)
         try:
-            await self._redis.eval(
-                _FILL,
-                1,
-                key,
-                _bytes(epoch or b"").decode(),
-                field,
-                _encode(access),
-                secrets.token_hex(8),
-                str(self._ttl),
+            await self._fill(
+                keys=[key],
+                args=[
+                    _bytes(epoch or b"").decode(),
+                    field,
+                    _encode(access),
+                    secrets.token_hex(8),
+                    self._ttl,
+                ],
             )
         except (RedisError, OSError) as exc:
             raise RevocationUnavailable(str(exc)) from exc

@@ -24,7 +24,7 @@ WINDOW_SECONDS = 60
 
 class AddressLimit:
     def __init__(self, redis: "Redis", per_minute: int, clock: Callable[[], float]) -> None:
-        self._redis = redis
+        self._count = redis.register_script(_COUNT)  # EVALSHA: the source goes once
         self._per_minute = per_minute
         self._clock = clock
 
@@ -34,7 +34,7 @@ class AddressLimit:
         now = self._clock()
         window = int(now // WINDOW_SECONDS)
         key = f"idp:throttle:ip:{rate_key}:{window}"
-        count = int(await self._redis.eval(_COUNT, 1, key, str(WINDOW_SECONDS)))
+        count = int(await self._count(keys=[key], args=[WINDOW_SECONDS]))
         if count > self._per_minute:
             return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         return None

@@ -109,3 +109,17 @@ async def test_a_reader_between_the_change_and_its_commit_leaves_nothing_stale(
         assert await runtime.redis.hget(key, str(user)) is not None
     assert await runtime.redis.hget(key, str(user)) is None
     assert (await runtime.permissions.lookup(tenant, user)).role == "member"
+
+
+async def test_the_cache_fills_again_after_redis_forgot_its_script(runtime: Runtime) -> None:
+    """The fill goes by SHA (EVALSHA): after a Redis restart's empty script cache it loads
+    the script again, and the filled entry then serves without SQL."""
+    owner = await new_tenant(runtime)
+    check = runtime.permissions
+    claims = runtime.authenticator.codec.verify_access(owner.access_token or "")
+    async with runtime.db.transaction(owner.tenant.id) as uow:
+        await check.forget_user(uow, owner.tenant.id, owner.user.id)
+    await runtime.redis.script_flush()
+    assert (await check.current(claims)).active  # read from PostgreSQL, cached by the script
+    await _set_status(runtime, owner.tenant.id, owner.user.id, "disabled")
+    assert (await check.current(claims)).active  # the cached entry, so the fill did run

@@ -204,3 +204,20 @@ async def test_the_address_limit_is_per_minute_window(redis: Redis) -> None:
     clock.advance(1)  # the next minute
     assert await limit.count(address) is None
     assert await limit.count("198.51.100.7-" + uuid.uuid4().hex[:6]) is None
+
+
+async def test_the_scripts_run_again_after_redis_forgot_them(
+    redis: Redis, settings: Settings
+) -> None:
+    """They go by SHA (EVALSHA); a restarted or failed-over Redis has an empty script
+    cache, and the next call loads them again instead of failing."""
+    clock = Clock()
+    throttle = _throttle(redis, settings, clock, login_max_failures=2)
+    slug, email = f"t-{uuid.uuid4().hex[:8]}", "owner@example.com"
+    await _fail(throttle, slug, email)
+    await redis.script_flush()
+    await _fail(throttle, slug, email)
+    assert await _refused(throttle, slug, email) == 1  # two failures counted: the delay runs
+    await redis.script_flush()
+    address = f"192.0.2.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
+    assert await AddressLimit(redis, 3, lambda: clock().timestamp()).count(address) is None

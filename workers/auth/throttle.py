@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from idp.security.address_limit import AddressLimit
@@ -108,7 +109,7 @@ class Attempt:
         # passwords that never reach the audit trail (workers/uow.py).
         must_commit()
         self.ended = True
-        await self._throttle.run(_FAIL, self.keys, self.id)
+        await self._throttle.run(self._throttle.fail_script, self.keys, self.id)
 
     async def succeeded(self) -> None:
         """A correct password: the account's failures are forgotten."""
@@ -126,6 +127,9 @@ class Attempt:
 class Throttle:
     def __init__(self, redis: "Redis", settings: Settings, clock: Callable[[], datetime]) -> None:
         self.redis = redis
+        # EVALSHA: a script's source goes to Redis once, not with every call.
+        self.claim_script = redis.register_script(_CLAIM)
+        self.fail_script = redis.register_script(_FAIL)
         self._max_failures = settings.login_max_failures
         self._max_delay = settings.login_lock_max_seconds
         self._clock = clock
@@ -133,18 +137,18 @@ class Throttle:
             redis, settings.ip_rate_limit_per_minute, lambda: clock().timestamp()
         )
 
-    async def run(self, script: str, keys: tuple[str, str], attempt_id: str) -> Any:
-        return await self.redis.eval(
-            script,
-            2,
-            *keys,
-            repr(self._clock().timestamp()),
-            str(self._max_failures),
-            repr(BASE_DELAY_SECONDS),
-            str(self._max_delay),
-            str(max(FAILURE_MEMORY_SECONDS, self._max_delay * 2)),
-            attempt_id,
-            repr(ATTEMPT_HOLD_SECONDS),
+    async def run(self, script: AsyncScript, keys: tuple[str, str], attempt_id: str) -> Any:
+        return await script(
+            keys=keys,
+            args=[
+                repr(self._clock().timestamp()),
+                self._max_failures,
+                repr(BASE_DELAY_SECONDS),
+                self._max_delay,
+                max(FAILURE_MEMORY_SECONDS, self._max_delay * 2),
+                attempt_id,
+                repr(ATTEMPT_HOLD_SECONDS),
+            ],
         )
 
     async def check_address(self, rate_key: str) -> None:
@@ -174,7 +178,7 @@ class Throttle:
     async def _claim(self, attempt: Attempt) -> None:
         waited, pause = 0.0, 0.01
         while True:
-            wait = float(await self.run(_CLAIM, attempt.keys, attempt.id))
+            wait = float(await self.run(self.claim_script, attempt.keys, attempt.id))
             if wait > 0:
                 raise RateLimited(retry_after=max(1, math.ceil(wait)))
             if wait == 0:
