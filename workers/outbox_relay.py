@@ -1,18 +1,20 @@
 """Relay outbox rows to ``idp.events`` with publisher confirms (SPEC 5).
 
 Rows are claimed with ``FOR UPDATE SKIP LOCKED`` (so several relays never publish the same
-row in normal operation) and marked published in the same transaction only after the
-broker confirmed every message of the batch. A relay that dies mid-batch rolls back and
-the rows are published again: at least once, never lost; consumers dedupe by ``id``.
+row in normal operation) and deleted in the same transaction only after the broker
+confirmed every message of the batch. A relay that dies mid-batch rolls back and the rows
+are published again: at least once, never lost; consumers dedupe by ``id``.
+
+Each body goes out as PostgreSQL's JSON text of it, decoded and encoded by nothing in
+between: no row can hold a value that stops the relay (a number past Python's int limit
+used to fail every claim, and hold every tenant's events behind it).
 """
 
 import asyncio
 import contextlib
-import json
 import logging
 
 import aio_pika
-import orjson
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 from sqlalchemy import text
 
@@ -20,7 +22,7 @@ from contracts.actions import EXCHANGE_EVENTS
 from workers.uow import Database
 
 log = logging.getLogger("idp.outbox")
-_CLAIM = text("SELECT id, event_type, body FROM idp_outbox_claim(:limit)")
+_CLAIM = text("SELECT id, event_type, body::text AS body FROM idp_outbox_claim(:limit)")
 _MARK = text("SELECT idp_outbox_mark_published(CAST(:ids AS uuid[]))")
 
 
@@ -55,7 +57,7 @@ class OutboxRelay:
                 *(
                     exchange.publish(
                         aio_pika.Message(
-                            _encode(row.body),
+                            row.body.encode(),
                             message_id=str(row.id),
                             type=row.event_type,
                             content_type="application/json",
@@ -85,12 +87,3 @@ class OutboxRelay:
                 published = 0
             if published < self._batch:
                 await asyncio.sleep(self._poll)
-
-
-def _encode(body: object) -> bytes:
-    """orjson where it can; the standard library for what it cannot (integers past 64 bits
-    written before the contracts refused them), so that no event blocks the relay."""
-    try:
-        return orjson.dumps(body)
-    except TypeError:
-        return json.dumps(body, separators=(",", ":")).encode()

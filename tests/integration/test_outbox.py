@@ -133,3 +133,42 @@ async def test_a_relay_dying_mid_batch_loses_nothing(
     bodies = await _drain(events, owner.tenant.id, want=3)
     assert {b["type"] for b in bodies} == {"tenant.created", "user.created", "session.created"}
     assert await _unpublished(settings, owner.tenant.id) == 0
+
+
+async def test_a_body_no_python_decoder_reads_goes_out_as_written_and_blocks_nothing(
+    runtime: Runtime, settings: Settings, events: aio_pika.abc.AbstractQueue
+) -> None:
+    """The relay publishes each body as PostgreSQL's JSON text and decodes none. A number
+    of 5,000 digits (past Python's int limit; the contracts refuse such numbers now, but
+    an older row may hold one) used to fail the claim itself, every batch, and hold every
+    tenant's events behind it. It goes out exactly as written, and the rest with it."""
+    owner = await new_tenant(runtime)
+    odd_id, digits = uuid.uuid4(), "9" * 5000
+    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
+    try:
+        await conn.execute(
+            "INSERT INTO outbox (id, tenant_id, event_type, body, created_at)"
+            " VALUES ($1, $2, 'tenant.updated', $3::jsonb, now() - interval '1 hour')",
+            odd_id,
+            owner.tenant.id,
+            f'{{"id": "{odd_id}", "type": "tenant.updated", "tenant_id": "{owner.tenant.id}",'
+            f' "occurred_at": "2026-01-01T00:00:00Z", "data": {{"n": {digits}}}}}',
+        )
+    finally:
+        await conn.close()
+    await _publish_pending(runtime, settings)
+    odd: list[bytes] = []
+    types: list[str] = []
+    deadline = time.monotonic() + 10
+    while len(types) < 3 or not odd:
+        assert time.monotonic() < deadline, (types, len(odd))
+        message = await events.get(fail=False, no_ack=True)
+        if message is None:
+            await asyncio.sleep(0.05)
+        elif message.message_id == str(odd_id):
+            odd.append(message.body)
+        elif (body := orjson.loads(message.body))["tenant_id"] == str(owner.tenant.id):
+            types.append(body["type"])
+    assert sorted(types) == ["session.created", "tenant.created", "user.created"]
+    assert f'"n": {digits}'.encode() in odd[0]
+    assert await _unpublished(settings, owner.tenant.id) == 0

@@ -105,12 +105,6 @@ def test_numbers_beyond_64_bits_are_refused_as_floats_too(number: float) -> None
     assert UpdateTenantRequest.model_validate({"settings": {"ok": 1.5e18, "tiny": 1e-300}})
 
 
-def test_the_relay_encodes_what_orjson_cannot() -> None:
-    from workers.outbox_relay import _encode
-
-    assert _encode({"n": 2**70}) == b'{"n":1180591620717411303424}'
-
-
 def test_bodies_nested_past_the_bound_are_refused_whatever_their_depth() -> None:
     within = {"slug": "acme", "name": "Acme", "owner": {**OWNER, "extra": []}}
     nested: list[object] = []
