@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
-import asyncpg
 import orjson
 import pytest
 
 from contracts.actions import EXCHANGE_EVENTS
-from idp.settings import Settings, asyncpg_dsn
+from idp.settings import Settings
 from tests.integration.conftest import new_tenant
+from tests.support.database import as_owner
+from tests.support.events import outbox_rows
 from workers.outbox_relay import OutboxRelay
 from workers.runtime import Runtime
 
@@ -66,19 +67,6 @@ async def _publish_pending(runtime: Runtime, settings: Settings, relays: int = 1
             pass
 
 
-async def _unpublished(settings: Settings, tenant_id: uuid.UUID) -> int:
-    """The tenant's outbox rows: a published event leaves it (its data may hold a
-    single-use token in clear text, for a mailer), so every row is unpublished."""
-    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
-        count: int = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE tenant_id = $1", tenant_id
-        )
-        return count
-    finally:
-        await conn.close()
-
-
 async def test_the_events_of_a_change_are_published_with_their_shape(
     runtime: Runtime, settings: Settings, events: aio_pika.abc.AbstractQueue
 ) -> None:
@@ -93,7 +81,7 @@ async def test_the_events_of_a_change_are_published_with_their_shape(
         assert uuid.UUID(body["id"])
     user_created = next(b for b in bodies if b["type"] == "user.created")
     assert user_created["data"]["user"]["id"] == str(owner.user.id)
-    assert await _unpublished(settings, owner.tenant.id) == 0
+    assert await outbox_rows(settings, owner.tenant.id) == 0
 
 
 async def test_concurrent_relays_publish_each_event_once(
@@ -128,11 +116,11 @@ async def test_a_relay_dying_mid_batch_loses_nothing(
     with pytest.raises(ConnectionError):
         await relay.relay_once(exchange)
     await connection.close()
-    assert await _unpublished(settings, owner.tenant.id) > 0  # the batch rolled back
+    assert await outbox_rows(settings, owner.tenant.id) > 0  # the batch rolled back
     await _publish_pending(runtime, settings)
     bodies = await _drain(events, owner.tenant.id, want=3)
     assert {b["type"] for b in bodies} == {"tenant.created", "user.created", "session.created"}
-    assert await _unpublished(settings, owner.tenant.id) == 0
+    assert await outbox_rows(settings, owner.tenant.id) == 0
 
 
 async def test_a_body_no_python_decoder_reads_goes_out_as_written_and_blocks_nothing(
@@ -144,9 +132,8 @@ async def test_a_body_no_python_decoder_reads_goes_out_as_written_and_blocks_not
     tenant's events behind it. It goes out exactly as written, and the rest with it."""
     owner = await new_tenant(runtime)
     odd_id, digits = uuid.uuid4(), "9" * 5000
-    conn = await asyncpg.connect(asyncpg_dsn(settings.owner_database_url))
-    try:
-        await conn.execute(
+    async with as_owner(settings) as connection:
+        await connection.execute(
             "INSERT INTO outbox (id, tenant_id, event_type, body, created_at)"
             " VALUES ($1, $2, 'tenant.updated', $3::jsonb, now() - interval '1 hour')",
             odd_id,
@@ -154,8 +141,6 @@ async def test_a_body_no_python_decoder_reads_goes_out_as_written_and_blocks_not
             f'{{"id": "{odd_id}", "type": "tenant.updated", "tenant_id": "{owner.tenant.id}",'
             f' "occurred_at": "2026-01-01T00:00:00Z", "data": {{"n": {digits}}}}}',
         )
-    finally:
-        await conn.close()
     await _publish_pending(runtime, settings)
     odd: list[bytes] = []
     types: list[str] = []
@@ -171,4 +156,4 @@ async def test_a_body_no_python_decoder_reads_goes_out_as_written_and_blocks_not
             types.append(body["type"])
     assert sorted(types) == ["session.created", "tenant.created", "user.created"]
     assert f'"n": {digits}'.encode() in odd[0]
-    assert await _unpublished(settings, owner.tenant.id) == 0
+    assert await outbox_rows(settings, owner.tenant.id) == 0
