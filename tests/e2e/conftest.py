@@ -75,6 +75,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+LIFETIMES = ("expires_in", "refresh_expires_in")
+
+
+def assert_same_opening(first: dict[str, Any], *again: dict[str, Any]) -> None:
+    """Replies to one opening message: the same user, tenant and pair. A replay's
+    lifetimes say what the pair has left when it is answered, so they may be a second or
+    so below another reply's."""
+    for reply in again:
+        assert {k: v for k, v in reply.items() if k not in LIFETIMES} == {
+            k: v for k, v in first.items() if k not in LIFETIMES
+        }
+        for lifetime in LIFETIMES:
+            assert abs(reply[lifetime] - first[lifetime]) <= 5, (lifetime, first, reply)
+
+
 async def assert_error(
     response: aiohttp.ClientResponse, status: int, code: str | None = None
 ) -> dict[str, Any]:
