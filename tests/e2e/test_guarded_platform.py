@@ -68,11 +68,13 @@ def new_address() -> dict[str, str]:
     return {"X-Forwarded-For": "10.{}.{}.{}".format(*octets)}
 
 
-async def open_tenant(client: aiohttp.ClientSession) -> dict[str, Any]:
+async def open_tenant(
+    client: aiohttp.ClientSession, email: str = "owner@example.com"
+) -> dict[str, Any]:
     body = {
         "slug": unique_slug(),
         "name": "Guarded",
-        "owner": {"email": "owner@example.com", "password": PASSWORD, "name": "Owner"},
+        "owner": {"email": email, "password": PASSWORD, "name": "Owner"},
     }
     headers = {"X-Auth-Mode": "bearer", **new_address()}
     async with client.post("/v1/tenants", json=body, headers=headers) as r:
@@ -82,9 +84,13 @@ async def open_tenant(client: aiohttp.ClientSession) -> dict[str, Any]:
 
 
 async def login(
-    client: aiohttp.ClientSession, slug: str, password: str, address: dict[str, str]
+    client: aiohttp.ClientSession,
+    slug: str,
+    password: str,
+    address: dict[str, str],
+    email: str = "owner@example.com",
 ) -> aiohttp.ClientResponse:
-    body = {"tenant": slug, "email": "owner@example.com", "password": password}
+    body = {"tenant": slug, "email": email, "password": password}
     return await client.post(
         "/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer", **address}
     )
@@ -103,6 +109,45 @@ async def test_a_throttled_account_waits_and_others_do_not(client: aiohttp.Clien
     # Another account, from the attacker's own address, is untouched.
     async with await login(client, bystander["tenant"]["slug"], PASSWORD, attacker) as r:
         assert r.status == 200
+
+
+async def test_every_spelling_of_the_address_counts_toward_one_limit(
+    client: aiohttp.ClientSession,
+) -> None:
+    """The login finds the account by PostgreSQL's lower() of the address. The limit was
+    keyed on Python's casefold(), which differs for a dotted capital I (U+0130): each
+    "i" of the address written "\u0130" gave the account a record of its own and three
+    more guesses. The limit is now keyed on the lookup's own fold."""
+    victim = await open_tenant(client, email="kim.lin@example.com")
+    slug, dotted = victim["tenant"]["slug"], "\u0130"
+    guesses = (f"k{dotted}m.lin@example.com", f"kim.l{dotted}n@example.com", "KIM.LIN@example.com")
+    for spelling in guesses:
+        async with await login(client, slug, "guess!guess", new_address(), spelling) as r:
+            await assert_error(r, 401, "invalid_credentials")
+    both = f"k{dotted}m.l{dotted}n@example.com"
+    async with await login(client, slug, PASSWORD, new_address(), both) as r:
+        await assert_error(r, 429, "rate_limited")
+    await asyncio.sleep(1.1)
+    # That spelling does find the account: once the delay has passed, it gets in.
+    async with await login(client, slug, PASSWORD, new_address(), both) as r:
+        assert r.status == 200, await r.text()
+
+
+async def test_guesses_at_password_change_count_toward_the_login_limit_in_any_spelling(
+    client: aiohttp.ClientSession,
+) -> None:
+    """A stolen session must not guess the password unthrottled: the change's check
+    shares the account's record with its logins. The change keyed it on Python's
+    casefold() of the stored address, the login on that of the address given, so an
+    account created as "\u0130lker@..." had two records."""
+    victim = await open_tenant(client, email="\u0130lker@example.com")
+    slug, session = victim["tenant"]["slug"], bearer(victim["access_token"])
+    wrong = {"current_password": "guess!guess", "new_password": "an entirely new passphrase"}
+    for _ in range(3):
+        async with client.post("/v1/auth/password", json=wrong, headers=session) as r:
+            await assert_error(r, 401, "invalid_credentials")
+    async with await login(client, slug, PASSWORD, new_address(), "ilker@example.com") as r:
+        await assert_error(r, 429, "rate_limited")
 
 
 async def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(

@@ -90,6 +90,31 @@ async def test_reset_is_always_accepted_and_its_token_ends_every_session(
     assert await attempt(http, slug, "owner@example.com", NEW_PASSWORD) == 200
 
 
+async def test_a_reset_request_finds_the_account_in_every_spelling_login_accepts(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """The request's lookup folds the address in PostgreSQL on both sides, as the unique
+    index and the login do. It used to compare PostgreSQL's lower() of the stored address
+    with Python's lower() of the request's, which differ for a dotted capital I (U+0130)
+    and a final capital sigma: a request in the very spelling the account was created
+    with found nobody (202, no token)."""
+    for stored, other in (
+        ("\u0130lker@example.com", "ILKER@example.com"),
+        ("\u039f\u0394\u039f\u03a3@example.com", "\u03bf\u03b4\u03bf\u03c3@example.com"),
+    ):
+        owner = await signup(http, email=stored)
+        slug = owner["tenant"]["slug"]
+        for spelling in (stored, other):
+            assert await attempt(http, slug, spelling, PASSWORD) == 200
+            async with event_tap(settings.amqp_url, "auth.password_reset_requested") as events:
+                body = {"tenant": slug, "email": spelling}
+                async with http.post("/v1/auth/password-reset/request", json=body) as r:
+                    assert r.status == 202
+                await events.wait_for(
+                    "auth.password_reset_requested", user_id=owner["user"]["id"], timeout=5
+                )
+
+
 async def test_reset_requests_take_the_same_time_for_unknown_accounts(
     http: aiohttp.ClientSession,
 ) -> None:

@@ -75,11 +75,11 @@ async def test_a_tenant_cannot_read_another_tenants_rows(runtime: Runtime, db: D
     assert found is not None
     assert found[1].id == b.tenant.id
     # Login's one-round-trip lookup scopes itself to the tenant it names.
-    tenant, user = await user_repo.login_account(db, a.tenant.slug, "only-in-b@example.com")
+    tenant, user, _ = await user_repo.login_account(db, a.tenant.slug, "only-in-b@example.com")
     assert tenant is not None
     assert tenant.id == a.tenant.id
     assert user is None
-    tenant, user = await user_repo.login_account(db, b.tenant.slug, "only-in-b@example.com")
+    tenant, user, _ = await user_repo.login_account(db, b.tenant.slug, "only-in-b@example.com")
     assert tenant is not None
     assert user is not None
     assert user.view.id == b.user.id

@@ -94,17 +94,17 @@ async def test_once_a_delay_passes_a_burst_gets_one_attempt(
     assert all(wait is not None and wait >= 1 for wait in outcomes[1:])
 
 
-async def test_a_correct_password_clears_the_record_for_every_spelling_of_the_email(
-    redis: Redis, settings: Settings
-) -> None:
+async def test_a_correct_password_clears_the_record(redis: Redis, settings: Settings) -> None:
+    """From any address. (Every spelling of the address shares the record because the
+    login keys it on the lookup's own fold: e2e/test_guarded_platform.py.)"""
     clock = Clock()
     throttle = _throttle(redis, settings, clock, login_max_failures=2)
     slug = f"t-{uuid.uuid4().hex[:8]}"
     for _ in range(2):
-        await _fail(throttle, slug, "Victim@Example.com")
+        await _fail(throttle, slug, "victim@example.com")
     assert await _refused(throttle, slug, "victim@example.com") == 1
     clock.advance(1)
-    await _succeed(throttle, slug, "VICTIM@example.com")
+    await _succeed(throttle, slug, "victim@example.com")
     assert await _refused(throttle, slug, "victim@example.com") is None
     await _fail(throttle, slug, "victim@example.com")  # counting starts again from one
     assert await _refused(throttle, slug, "victim@example.com") is None

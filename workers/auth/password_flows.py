@@ -66,10 +66,12 @@ class PasswordFlows:
         async with self._db.transaction(caller.tid) as uow:
             user = await users.user_by_id(uow, caller.sub)
             tenant = await users.get_tenant(uow, caller.tid)
-        if user is None or tenant is None or user.view.status != "active":
-            raise Unauthenticated("account no longer active")
+            if user is None or tenant is None or user.view.status != "active":
+                raise Unauthenticated("account no longer active")
+            email_key = await users.email_key(uow, user.view.email)
         email = user.view.email
-        async with self._throttle.attempt(tenant.slug, email) as attempt:
+        # The same record as the account's logins: guesses here count toward their limit.
+        async with self._throttle.attempt(tenant.slug, email_key) as attempt:
             if not await self._hasher.verify(user.password_hash, request.current_password):
                 await attempt.failed()
                 # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are.

@@ -164,7 +164,7 @@ class AuthService:
         password checks out, the caller gets what the first delivery gave: the owner
         logged in, in the session it opened, with the same pair signed again (_reopen;
         the first reply's tokens are not stored)."""
-        tenant, owner = await users.login_account(self._db, request.slug, request.owner.email)
+        tenant, owner, _ = await users.login_account(self._db, request.slug, request.owner.email)
         if tenant is None or owner is None or owner.view.status != "active":
             return None
         async with self._db.transaction(tenant.id) as uow:
@@ -189,8 +189,10 @@ class AuthService:
         the tenant and account exist (docs/security.md).
         """
         email = str(request.email)
-        async with self._throttle.attempt(request.tenant, email) as attempt:
-            tenant, user = await users.login_account(self._db, request.tenant, email)
+        # Looked up first: the account's limit is keyed on the address as the lookup folds
+        # it, so that every spelling finding the account shares its one record.
+        tenant, user, email_key = await users.login_account(self._db, request.tenant, email)
+        async with self._throttle.attempt(request.tenant, email_key) as attempt:
             tenant_id = tenant.id if tenant is not None else None
             password_hash = user.password_hash if user else None
             matches = await self._hasher.verify(password_hash, request.password)

@@ -2,15 +2,16 @@
 
 Two independent limits:
 
-- **Per account** (tenant slug + casefolded email, whether or not the account exists, so
-  the limiter reveals nothing): after ``LOGIN_MAX_FAILURES`` failures every further
-  attempt must wait a delay that doubles per failure (1 s, 2 s, 4 s, ...) up to
-  ``LOGIN_LOCK_MAX_SECONDS``. It is a delay, never a lock: once it has passed, one attempt
-  is let through (it claims the next delay, so a burst at that moment gets one try), and
-  a correct password, from any address, succeeds and clears the record. Attempts in
-  flight count too: while those running could use up the failures left, the next one
-  waits for them, so a burst of parallel guesses gets no more checks than a sequence
-  (a burst of correct ones only waits its turn).
+- **Per account** (tenant slug + the e-mail as PostgreSQL folds it for the account
+  lookup, so that every spelling finding an account shares its record; whether or not
+  the account exists, so the limiter reveals nothing): after ``LOGIN_MAX_FAILURES``
+  failures every further attempt must wait a delay that doubles per failure (1 s, 2 s,
+  4 s, ...) up to ``LOGIN_LOCK_MAX_SECONDS``. It is a delay, never a lock: once it has
+  passed, one attempt is let through (it claims the next delay, so a burst at that
+  moment gets one try), and a correct password, from any address, succeeds and clears
+  the record. Attempts in flight count too: while those running could use up the
+  failures left, the next one waits for them, so a burst of parallel guesses gets no
+  more checks than a sequence (a burst of correct ones only waits its turn).
 - **Per client address**: ``IP_RATE_LIMIT_PER_MINUTE`` login, sign-up and reset requests
   per fixed one-minute window. It stops one source guessing across many accounts, and does
   not touch a user signing in from another address.
@@ -86,8 +87,10 @@ return failures
 """
 
 
-def _account_keys(tenant_slug: str, email: str) -> tuple[str, str]:
-    digest = hashlib.sha256(f"{tenant_slug}\n{email.casefold()}".encode()).hexdigest()
+def _account_keys(tenant_slug: str, email_key: str) -> tuple[str, str]:
+    # Not folded again here: the key is the lookup's own fold (users.email_key), and a
+    # coarser one (casefold's ß -> ss) would put two accounts under one record.
+    digest = hashlib.sha256(f"{tenant_slug}\n{email_key}".encode()).hexdigest()
     # One hash tag: both keys of a script live in the same slot of a Redis Cluster.
     record = f"idp:throttle:account:{{{digest}}}"
     return record, f"{record}:attempts"
@@ -161,12 +164,13 @@ class Throttle:
             raise RateLimited(retry_after=retry_after)
 
     @asynccontextmanager
-    async def attempt(self, tenant_slug: str, email: str) -> AsyncIterator[Attempt]:
-        """One password check against the account: 429 while its delay runs; otherwise
+    async def attempt(self, tenant_slug: str, email_key: str) -> AsyncIterator[Attempt]:
+        """One password check against the account (``email_key``: its address as the
+        account lookup folds it, ``users.email_key``): 429 while its delay runs; otherwise
         the check goes ahead as soon as the attempts in flight cannot use up the failures
         left (a burst of guesses gets ``LOGIN_MAX_FAILURES`` checks, not one per request
         in flight). Leaving without a verdict releases the place uncounted."""
-        attempt = Attempt(self, _account_keys(tenant_slug, email))
+        attempt = Attempt(self, _account_keys(tenant_slug, email_key))
         await self._claim(attempt)
         try:
             yield attempt

@@ -38,7 +38,9 @@ _USER_JOIN = "users u JOIN roles r ON r.id = u.role_id AND r.tenant_id = u.tenan
 USER_AND_TENANT_COLUMNS = f"{_USER_COLUMNS}, {_TENANT_COLUMNS}"
 _USER_SELECT = f"SELECT {_USER_COLUMNS} FROM {_USER_JOIN}"
 _USER_BY_ID = _USER_SELECT + " WHERE u.id = $1"
-_USER_BY_EMAIL = _USER_SELECT + " WHERE lower(u.email) = $1"
+# Folded by PostgreSQL on both sides, as the unique index and the login lookup fold: a
+# Python-lowered argument differs from lower() for some letters (İ, a final Σ).
+_USER_BY_EMAIL = _USER_SELECT + " WHERE lower(u.email) = lower($1::text)"
 _STANDING = f"SELECT u.status, r.name, r.permissions FROM {_USER_JOIN} WHERE u.id = $1"
 _TENANT_BY_ID = f"SELECT t.id AS tenant_id, {_TENANT_COLUMNS} FROM tenants t WHERE t.id = $1"
 
@@ -116,14 +118,33 @@ async def user_and_tenant_alone(
 
 async def login_account(
     db: Database, slug: str, email: str
-) -> tuple[Tenant | None, UserRecord | None]:
+) -> tuple[Tenant | None, UserRecord | None, str]:
     """The tenant a login names and its account with that e-mail, in one round trip
-    (migration 0007's ``idp_login_account``); either may be None."""
-    rows = await db.fetch_alone("SELECT * FROM idp_login_account($1, $2)", slug, email)
-    if not rows:
-        return None, None
+    (migration 0007's ``idp_login_account``); either may be None. Last, the e-mail as that
+    lookup folds it (``email_key``)."""
+    rows = await db.fetch_alone(_LOGIN_ACCOUNT, slug, email)
     row = rows[0]
-    return _tenant_of(row), (_record(row) if row["id"] is not None else None)
+    if row["tenant_id"] is None:
+        return None, None, row["email_key"]
+    return _tenant_of(row), (_record(row) if row["id"] is not None else None), row["email_key"]
+
+
+# One row whether or not the tenant exists, so that the fold comes back either way.
+_LOGIN_ACCOUNT = (
+    "SELECT lower($2::text) AS email_key, a.*"
+    " FROM (VALUES (1)) AS one LEFT JOIN idp_login_account($1, $2) AS a ON true"
+)
+
+
+async def email_key(uow: UnitOfWork, email: str) -> str:
+    """The address as every account lookup folds it: PostgreSQL's ``lower()`` under the
+    database's collation, which Python's ``lower()`` and ``casefold()`` do not match for
+    every letter (İ, ß, a final Σ). Whatever keys an account by its address (the
+    brute-force limit) takes this, so that no spelling of it escapes the others' key."""
+    row = await uow.fetchrow("SELECT lower($1::text) AS key", email)
+    assert row is not None
+    key: str = row["key"]
+    return key
 
 
 def with_tenant(row: Any) -> tuple[UserRecord, Tenant] | None:
@@ -187,7 +208,7 @@ async def standing(uow: UnitOfWork, user_id: UUID) -> tuple[str, str, list[str]]
 
 
 async def user_by_email(uow: UnitOfWork, email: str) -> UserRecord | None:
-    row = await uow.fetchrow(_USER_BY_EMAIL, email.lower())
+    row = await uow.fetchrow(_USER_BY_EMAIL, email)
     return _record(row) if row is not None else None
 
 
