@@ -6,8 +6,13 @@ count). The workers count every such request they serve, whoever published it
 (workers/auth/throttle.py); the edge counts those it refuses itself before any worker
 sees them (a body that is not JSON, or fails its contract), so that malformed requests
 are limited like well-formed ones.
+
+An IPv6 client is counted by its /64 (``bucket``), since one subscriber is routinely
+given a whole /64 and could otherwise start a fresh count from each of its 2^64
+addresses.
 """
 
+import ipaddress
 import math
 from collections.abc import Callable
 
@@ -20,6 +25,22 @@ if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return n
 """
 WINDOW_SECONDS = 60
+IPV6_PREFIX = 64
+
+
+def bucket(rate_key: str) -> str:
+    """Whose count a request from ``rate_key`` adds to: an IPv6 address's /64 network;
+    an IPv4-mapped IPv6 address's IPv4 address; anything else (an IPv4 address, a broker
+    account, the shared bucket) as it is."""
+    try:
+        address = ipaddress.ip_address(rate_key)
+    except ValueError:
+        return rate_key
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+    return str(address)
 
 
 class AddressLimit:
@@ -33,7 +54,7 @@ class AddressLimit:
         window ends (for ``Retry-After``), else None."""
         now = self._clock()
         window = int(now // WINDOW_SECONDS)
-        key = f"idp:throttle:ip:{rate_key}:{window}"
+        key = f"idp:throttle:ip:{bucket(rate_key)}:{window}"
         count = int(await self._count(keys=[key], args=[WINDOW_SECONDS]))
         if count > self._per_minute:
             return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))

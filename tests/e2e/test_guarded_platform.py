@@ -247,6 +247,32 @@ async def test_each_address_is_limited_per_minute_across_login_signup_and_reset(
         assert r.status == 201
 
 
+async def test_an_ipv6_client_is_limited_by_its_64_not_by_each_address(
+    client: aiohttp.ClientSession,
+) -> None:
+    """A subscriber routinely holds a whole /64: counted per address, it could start a
+    fresh count from each of its 2^64 addresses. Its neighbour /64 is another client."""
+    into_minute = time.time() % 60
+    if into_minute > 50:
+        await asyncio.sleep(60 - into_minute + 0.2)
+    prefix = f"2001:db8:{random.randrange(65536):x}:{random.randrange(65536):x}"
+
+    async def reset_request(address: str) -> aiohttp.ClientResponse:
+        body = {"tenant": "some-tenant", "email": f"x-{uuid.uuid4().hex[:8]}@example.com"}
+        return await client.post(
+            "/v1/auth/password-reset/request", json=body, headers={"X-Forwarded-For": address}
+        )
+
+    for host in range(1, 9):
+        async with await reset_request(f"{prefix}::{host:x}") as r:
+            assert r.status == 202, await r.text()
+    async with await reset_request(f"{prefix}:ffff:ffff:ffff:fffe") as r:
+        await assert_error(r, 429, "rate_limited")
+    neighbour = f"2001:db8:{random.randrange(65536):x}:{random.randrange(65536):x}::1"
+    async with await reset_request(neighbour) as r:
+        assert r.status == 202, await r.text()
+
+
 async def test_grace_retry_returns_the_same_child_and_later_reuse_kills_it(
     client: aiohttp.ClientSession, settings: Settings, guarded: Platform, events: EventTap
 ) -> None:
