@@ -31,6 +31,7 @@ from edge.request_keys import COOKIE_SESSION, PRINCIPAL, REQUEST_ID, SUBJECT, TR
 from edge.requester import Requester, RpcTimeout, decode_reply
 from edge.routes.auth import REFRESH_FROM_COOKIE, SESSION_RESULTS
 from edge.routes.model import HttpRoute
+from idp.security import address_limit
 from idp.security.address_limit import AddressLimit
 from idp.security.authn import Authenticator, SessionEnded, bearer_token
 from idp.security.client_headers import CLIENT_IP_HEADER, USER_AGENT_HEADER
@@ -114,7 +115,7 @@ class Gateway:
                 retry_after = await self._address_limit.count(ip or "-")
                 if retry_after is not None:
                     raise ApiError(
-                        ErrorCode.RATE_LIMITED, "too many requests", retry_after=retry_after
+                        ErrorCode.RATE_LIMITED, address_limit.LIMITED, retry_after=retry_after
                     ) from None
             raise
         if not await self._presence.available(action.family):

@@ -26,6 +26,8 @@ return n
 """
 WINDOW_SECONDS = 60
 IPV6_PREFIX = 64
+# The 429's message, from the edge or a worker alike.
+LIMITED = "too many requests from this address; retry later"
 
 
 def bucket(rate_key: str) -> str:

@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from idp.security.address_limit import AddressLimit
+from idp.security.address_limit import LIMITED, AddressLimit
 from idp.settings import Settings
 from workers.errors import RateLimited
 from workers.uow import must_commit
@@ -45,6 +45,8 @@ BASE_DELAY_SECONDS = 1.0
 ATTEMPT_HOLD_SECONDS = 30.0
 # How long an attempt waits for those in flight before it is refused (429, Retry-After 1).
 WAIT_SECONDS = 5.0
+# The same for an account that exists and one that does not.
+_ACCOUNT_DELAYED = "too many failed attempts for this account; retry later"
 
 # KEYS[1] account record, KEYS[2] its attempts in flight (a sorted set by start time);
 # ARGV now, max failures, base delay, max delay, ttl, attempt id, hold seconds.
@@ -161,7 +163,7 @@ class Throttle:
         """
         retry_after = await self._addresses.count(rate_key)
         if retry_after is not None:
-            raise RateLimited(retry_after=retry_after)
+            raise RateLimited(LIMITED, retry_after=retry_after)
 
     @asynccontextmanager
     async def attempt(self, tenant_slug: str, email_key: str) -> AsyncIterator[Attempt]:
@@ -184,11 +186,11 @@ class Throttle:
         while True:
             wait = float(await self.run(self.claim_script, attempt.keys, attempt.id))
             if wait > 0:
-                raise RateLimited(retry_after=max(1, math.ceil(wait)))
+                raise RateLimited(_ACCOUNT_DELAYED, retry_after=max(1, math.ceil(wait)))
             if wait == 0:
                 return
             if waited >= WAIT_SECONDS:
-                raise RateLimited(retry_after=1)
+                raise RateLimited(_ACCOUNT_DELAYED, retry_after=1)
             await asyncio.sleep(pause)
             waited += pause
             pause = min(pause * 2, 0.2)
