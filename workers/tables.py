@@ -105,7 +105,6 @@ outbox = Table(
     Column("event_type", Text, nullable=False),
     Column("body", JSONB, nullable=False),
     _ts("created_at"),
-    _ts("published_at", nullable=True),
 )
 
 one_time_tokens = Table(
