@@ -185,8 +185,10 @@ class AuthService:
     async def login(self, request: LoginRequest, call: Call) -> LoginResult:
         """Check the credentials; every failure is the same 401 in about the same time.
 
-        The per-address and per-account limits run first and the same way whether or not
-        the tenant and account exist (docs/security.md).
+        The per-address limit runs first (workers.dispatch), the per-account limit before
+        the password is checked, both the same way whether or not the tenant and account
+        exist (docs/security.md). What the lookup read is read again under the user's row
+        lock before a session opens (_open_login), however long the limit made it wait.
         """
         email = str(request.email)
         # Looked up first: the account's limit is keyed on the address as the lookup folds
