@@ -1,5 +1,6 @@
 """The files family: presigned uploads and downloads on S3 (SPEC 4.3)."""
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Final, Literal
 from uuid import UUID
@@ -22,26 +23,25 @@ VERIFIABLE_CONTENT_TYPES: Final[tuple[str, ...]] = (
 )
 
 FileStatus = Literal["pending", "ready", "rejected"]
-# Any printable name: it is metadata only, never part of an object key or a path.
-# C1 controls (U+009B is a terminal's CSI) and the bidirectional controls that make
-# "x\u202etxt.exe" display as "xexe.txt": a name shown to other users must read as it is.
-_MISLEADING = frozenset(
-    [chr(c) for c in range(0x80, 0xA0)]
-    + [
-        "\u061c",
-        "\u200e",
-        "\u200f",
-        *map(chr, range(0x202A, 0x202F)),
-        *map(chr, range(0x2066, 0x206A)),
-    ]
-)
+# Any printable name: it is metadata only, never part of an object key or a path. A name
+# shown to other users must read as it is, so none of:
+# - control characters (C1 too: U+009B is a terminal's CSI), line and paragraph separators;
+# - format characters (Unicode Cf): the bidirectional controls that make "x\u202etxt.exe"
+#   display as "xexe.txt", zero-width spaces that make "invo\u200bice.pdf" another name
+#   that looks like "invoice.pdf", invisible tags. Except the zero-width joiner and
+#   non-joiner, which emoji sequences and Persian and Indic spelling need.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# What names nothing on its own: dots, and letters that show as nothing (the Hangul
+# fillers, the blank Braille pattern), besides spaces and the joiners.
+_NOTHING = frozenset(".\u115f\u1160\u3164\uffa0\u2800") | _JOINERS
 
 
 def _plain_filename(value: str) -> str:
-    if not _MISLEADING.isdisjoint(value):
-        raise ValueError("a filename must not contain control or bidirectional characters")
-    if not value.strip(" ."):
-        raise ValueError("a filename must name something: not only spaces and dots")
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in _JOINERS for ch in value):
+        raise ValueError("a filename must not contain control, format or invisible characters")
+    if all(ch.isspace() or ch in _NOTHING for ch in value):
+        raise ValueError("a filename must name something: not only spaces, dots or blanks")
     return value
 
 

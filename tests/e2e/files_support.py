@@ -28,9 +28,12 @@ async def declared(http: aiohttp.ClientSession, token: str, **kw: Any) -> dict[s
     return created
 
 
-async def put_bytes(upload: dict[str, Any], data: bytes) -> None:
-    """PUT to the presigned URL with the headers it was signed for, straight to S3."""
-    headers = {"Content-Type": upload["headers"]["Content-Type"]}
+async def put_bytes(
+    upload: dict[str, Any], data: bytes, extra_headers: dict[str, str] | None = None
+) -> None:
+    """PUT to the presigned URL with the headers it was signed for (and any
+    ``extra_headers`` an uploader adds), straight to S3."""
+    headers = {"Content-Type": upload["headers"]["Content-Type"], **(extra_headers or {})}
     async with (
         aiohttp.ClientSession() as s3,
         s3.request(upload["method"], upload["url"], data=data, headers=headers) as response,

@@ -90,6 +90,7 @@ async def test_upload_complete_download_and_delete(
         assert download.status == 200
         assert await download.read() == PNG
         assert download.headers["Content-Type"] == "image/png"
+        assert download.headers["Cache-Control"] == "private, no-store"
         disposition = download.headers["Content-Disposition"]
     assert disposition == (
         f"attachment; filename=\"R_union _final_ _.png\"; filename*=UTF-8''{quote(name, safe='')}"
@@ -376,18 +377,93 @@ async def test_only_the_uploader_completes_an_upload(
 
 @pytest.mark.parametrize(
     "filename",
-    ["x\u202etxt.exe", "csi\u009b31m.txt", "nel\u0085.txt", " ", ".", "..", " ... "],
+    [
+        "x\u202etxt.exe",
+        "csi\u009b31m.txt",
+        "nel\u0085.txt",
+        " ",
+        ".",
+        "..",
+        " ... ",
+        # Invisible, or only blank: an audit had all of these accepted.
+        "invo\u200bice.pdf",  # shows as "invoice.pdf"
+        "\u200b\u200b",
+        "\U000e0041\U000e0042",  # tag characters
+        "line\u2028break.txt",
+        "\u00a0\u00a0",
+        "\u3164",  # a Hangul filler
+    ],
 )
 async def test_filenames_that_would_mislead_are_refused(
     http: aiohttp.ClientSession, filename: str
 ) -> None:
-    """A name other users see must read as it is: no C1 or bidirectional controls (the
-    right-to-left override shows "x\u202etxt.exe" as "xexe.txt"), and not only dots or
-    spaces."""
+    """A name other users see must read as it is: no C1 controls, no format characters
+    (the right-to-left override shows "x\u202etxt.exe" as "xexe.txt", a zero-width space
+    hides in a name that looks like another), and not only dots, spaces or blanks."""
     owner = await signup(http)
     async with await declare(http, owner["access_token"], filename=filename) as response:
         error = await assert_error(response, 400, "invalid_request")
     assert [d["field"] for d in error["details"]] == ["filename"]
+
+
+@pytest.mark.parametrize(
+    "filename", ["\U0001f468\u200d\U0001f469\u200d\U0001f467.png", "\u0645\u06cc\u200c\u062e.png"]
+)
+async def test_joiners_that_emoji_and_scripts_need_are_kept(
+    http: aiohttp.ClientSession, filename: str
+) -> None:
+    """The zero-width joiner and non-joiner are format characters too, but an emoji
+    sequence and Persian spelling need them."""
+    owner = await signup(http)
+    assert (await declared(http, owner["access_token"], filename=filename))["file"][
+        "filename"
+    ] == filename
+
+
+async def test_headers_the_uploader_adds_to_the_put_are_not_served(
+    http: aiohttp.ClientSession, settings: Settings, s3_endpoint_url: str
+) -> None:
+    """A presigned PUT signs only the type and length, and S3 keeps other headers of the
+    PUT and sends them with every GET: an audit uploaded with a year-long public
+    Cache-Control (shared caches would keep serving the file after its deletion) and
+    with Content-Encoding: gzip on plain bytes (no client could read the ready file).
+    The file's copy keeps only its declared type, and downloads say private, no-store."""
+    owner = await signup(http)
+    token = owner["access_token"]
+    created = await declared(http, token)
+    await put_bytes(
+        created["upload"],
+        PNG,
+        {
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Encoding": "gzip",
+            "Content-Language": "en",
+            "Expires": "Thu, 01 Jan 2037 00:00:00 GMT",
+            "x-amz-meta-note": "planted",
+        },
+    )
+    async with await complete(http, token, created["file"]["id"]) as response:
+        assert response.status == 200, await response.text()
+    async with _s3(settings, s3_endpoint_url) as s3:
+        stored = await s3.head_object(
+            Bucket=settings.s3_bucket,
+            Key=f"tenants/{owner['tenant']['id']}/files/{created['file']['id']}",
+        )
+    assert stored["ContentType"] == "image/png"
+    for planted in ("CacheControl", "ContentEncoding", "ContentLanguage", "Expires"):
+        assert not stored.get(planted), (planted, stored)
+    assert not stored.get("Metadata")
+    async with http.get(f"/v1/files/{created['file']['id']}", headers=bearer(token)) as r:
+        detail = await r.json()
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as s3_http,
+        s3_http.get(detail["download_url"]) as download,
+    ):
+        assert download.status == 200
+        assert await download.read() == PNG
+        assert download.headers["Cache-Control"] == "private, no-store"
+        assert "Content-Encoding" not in download.headers
+        assert "Expires" not in download.headers
 
 
 async def test_completes_at_once_of_one_file_all_answer_ready(

@@ -37,6 +37,10 @@ def test_text_refuses_binary_and_tolerates_a_cut_character() -> None:
     assert matches("text/plain", cut, whole=False)  # the window ended mid-character
     assert not matches("text/plain", cut, whole=True)  # the file itself ends there
     assert not matches("text/plain", b"<\x1b[31m", whole=True)
+    # C1 controls are control characters too: U+009B is a terminal's CSI, U+0085 NEL.
+    for c1 in ("\u009b31m", "line\u0085next"):
+        assert not matches("text/plain", c1.encode(), whole=True), c1
+    assert matches("text/plain", "\u00a0non-breaking, \u00e9".encode(), whole=True)
     # Bytes that are never UTF-8 are refused wherever they are, the end included: the
     # check forgave any bad last three bytes (an audit completed b"\xff" as text).
     for never in (b"\xff", b"\x80\x80\x80", b"hello\xff", b"hi\xc0\xaf"):
@@ -61,6 +65,8 @@ def test_content_disposition_keeps_any_name_and_a_safe_fallback() -> None:
         "\\", "_"
     )
     assert header.isascii()
+    # "%" would be decoded by some user agents in the fallback (RFC 6266, appendix D).
+    assert 'filename="a_2Fb.txt"' in content_disposition("a%2Fb.txt")
     assert (
         content_disposition("文件")
         == "attachment; filename=\"__\"; filename*=UTF-8''%E6%96%87%E4%BB%B6"

@@ -209,6 +209,10 @@ class FileService:
         head = await self._storage.read_start(record.object_key, SNIFF_BYTES)
         if not matches(declared.content_type, head, whole=stored.size <= SNIFF_BYTES):
             return f"the content is not {declared.content_type}"
+        if stored.carries_headers:
+            # Served with what the PUT set (Cache-Control, Content-Encoding, ...) otherwise:
+            # the file keeps its declared type alone.
+            await self._storage.keep_only_type(record.object_key, declared.content_type)
         return None
 
     async def get(self, file_id_text: str, call: Call) -> FileDetail:

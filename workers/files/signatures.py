@@ -31,19 +31,21 @@ def _pdf(head: bytes) -> bool:
 
 
 def text_matches(head: bytes, *, whole: bool) -> bool:
-    """UTF-8 without control characters. When ``head`` is only the object's start, the
-    window may end inside a character: an incomplete sequence there is fine. Bytes that
-    can never be UTF-8 (``\xff``, a stray continuation byte) are refused wherever they
-    are, and so is a cut character at the real end of the file (``whole``)."""
+    """UTF-8 without control characters (C0 but tab, LF, FF, CR; DEL; C1). When ``head``
+    is only the object's start, the window may end inside a character: an incomplete
+    sequence there is fine. Bytes that can never be UTF-8 (``\xff``, a stray continuation
+    byte) are refused wherever they are, and so is a cut character at the real end of the
+    file (``whole``)."""
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     if any(byte in _TEXT_CONTROLS or byte == 0x7F for byte in head):
         return False
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
     except UnicodeDecodeError:
         return False
-    return True
+    # The C1 controls are control characters too (U+009B is a terminal's CSI).
+    return not any("\x80" <= ch <= "\x9f" for ch in text)
 
 
 SIGNATURES: Final[dict[str, Callable[[bytes], bool]]] = {

@@ -39,10 +39,29 @@ _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 UPLOADS_PREFIX = "uploads/"
 
 
+# Response headers S3 keeps from an upload's PUT and sends with every GET: a presigned
+# PUT signs only the type and length, so the uploader may set any of these (a year-long
+# public Cache-Control, a Content-Encoding no client can undo). The file's copy keeps none.
+_UPLOADER_HEADERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "Expires",
+    "ExpiresString",
+    "WebsiteRedirectLocation",
+    "Metadata",
+)
+# Every download: a private, short-lived URL is no one's to cache.
+DOWNLOAD_CACHE_CONTROL = "private, no-store"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     size: int
     content_type: str | None
+    # The uploader set headers beyond the type (_UPLOADER_HEADERS).
+    carries_headers: bool = False
 
 
 class ObjectMissing(Exception):
@@ -64,8 +83,9 @@ def content_disposition(filename: str) -> str:
     # Path separators never reach a client that might honour them; quotes and
     # backslashes would need escaping in the quoted fallback, so they become "_" there.
     safe = filename.replace("/", "_").replace("\\", "_")
+    # "%" too: some user agents percent-decode the fallback (RFC 6266, appendix D).
     fallback = (
-        "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in safe).strip()
+        "".join(ch if " " <= ch <= "~" and ch not in '"\\%' else "_" for ch in safe).strip()
         or "file"
     )
     encoded = quote(safe, safe="!#$&+-.^_`|~", encoding="utf-8")
@@ -203,6 +223,7 @@ class FileStorage:
                 "Key": key,
                 "ResponseContentDisposition": content_disposition(filename),
                 "ResponseContentType": content_type,
+                "ResponseCacheControl": DOWNLOAD_CACHE_CONTROL,
             },
             ExpiresIn=expires_in,
         )
@@ -215,7 +236,11 @@ class FileStorage:
                 found = await client.head_object(Bucket=self.bucket, Key=key)
         except ObjectMissing:
             return None
-        return StoredObject(size=int(found["ContentLength"]), content_type=found.get("ContentType"))
+        return StoredObject(
+            size=int(found["ContentLength"]),
+            content_type=found.get("ContentType"),
+            carries_headers=any(found.get(name) for name in _UPLOADER_HEADERS),
+        )
 
     async def read_start(self, key: str, length: int) -> bytes:
         """The object's first ``length`` bytes (fewer if it is shorter), by a ranged GET."""
@@ -239,6 +264,20 @@ class FileStorage:
         with self._s3_errors(source):
             await client.copy_object(
                 Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+
+    async def keep_only_type(self, key: str, content_type: str) -> None:
+        """Rewrite the object's stored headers in place (a server-side copy onto itself,
+        the bytes unchanged): ``content_type`` and nothing else."""
+        client = await self._ready_client()
+        must_commit()
+        with self._s3_errors(key):
+            await client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType=content_type,
             )
 
     async def delete_stale(self, prefix: str, before: datetime) -> int:
