@@ -86,6 +86,35 @@ async def test_the_tenant_quota_of_files_and_bytes_is_a_conflict(tight: Platform
             assert response.status == 201
 
 
+async def test_an_upload_url_still_valid_keeps_its_size_reserved(
+    tight: Platform, settings: Settings, s3_endpoint_url: str
+) -> None:
+    """A presigned URL cannot be taken back: rejecting or deleting a pending file freed
+    its quota at once while its URL could still write the declared size, so an audit
+    parked 25 times the byte quota in the bucket. The size stays reserved until the URL
+    expires (here after TTL seconds), and then the room is back."""
+    async with aiohttp.ClientSession(base_url=tight.url) as http:
+        token = (await signup(http))["access_token"]
+        rejected = await declared(http, token, size=QUOTA_BYTES)
+        async with await complete(http, token, rejected["file"]["id"]) as response:
+            await assert_error(response, 400, "invalid_request")  # nothing uploaded
+        deleted = await declared(http, (second := (await signup(http))["access_token"]))
+        async with http.delete(f"/v1/files/{deleted['file']['id']}", headers=bearer(second)) as r:
+            assert r.status == 204
+        async with http.get(f"/v1/files/{deleted['file']['id']}", headers=bearer(second)) as r:
+            await assert_error(r, 404, "not_found")  # gone for the API at once
+        # Both URLs can still write: their sizes are still counted.
+        await put_bytes(rejected["upload"], b"\0" * QUOTA_BYTES)
+        async with await declare(http, token, size=1) as response:
+            error = await assert_error(response, 409, "conflict")
+        assert "reserved by upload URLs" in error["message"]
+        async with await declare(http, second, size=QUOTA_BYTES - len(PNG) + 1) as response:
+            await assert_error(response, 409, "conflict")
+        await asyncio.sleep(TTL + 0.5)
+        assert (await declared(http, token, size=QUOTA_BYTES))["file"]["status"] == "pending"
+        assert (await declared(http, second, size=QUOTA_BYTES))["file"]["status"] == "pending"
+
+
 async def test_expired_pending_uploads_are_swept_object_and_row(
     tight: Platform, settings: Settings, s3_endpoint_url: str
 ) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, text, tuple_, update
 
 from contracts.files import File
 from workers.tables import files
@@ -48,13 +48,15 @@ async def lock_quota(uow: UnitOfWork, tenant_id: UUID) -> None:
     await uow.connection.execute(_LOCK_QUOTA, {"key": f"idp.files.quota:{tenant_id}"})
 
 
-async def usage(uow: UnitOfWork) -> Usage:
-    """Files that hold or may still receive bytes: ready and pending (not rejected)."""
+async def usage(uow: UnitOfWork, writable_since: datetime) -> Usage:
+    """Files that hold or may still receive bytes: ready and pending ones, and rejected
+    (or deleted while pending) ones created since ``writable_since``, whose upload URL
+    can still write their declared size to the bucket."""
     row = (
         await uow.connection.execute(
             select(func.count(), func.coalesce(func.sum(files.c.size), 0))
             .select_from(files)
-            .where(files.c.status != "rejected")
+            .where(or_(files.c.status != "rejected", files.c.created_at > writable_since))
         )
     ).one()
     return Usage(count=int(row[0]), bytes=int(row[1]))

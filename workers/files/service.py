@@ -76,6 +76,12 @@ class FileService:
     def storage(self) -> FileStorage:
         return self._storage
 
+    @property
+    def _upload_url_ttl(self) -> int:
+        """How long an upload URL can write: a file's declared size stays reserved that
+        long even once the file is rejected or deleted, as the URL cannot be taken back."""
+        return min(self._settings.file_upload_url_ttl, self._settings.pending_upload_ttl)
+
     def _require_storage(self) -> None:
         if not self._storage.configured:
             raise Unavailable(NOT_CONFIGURED)
@@ -94,7 +100,7 @@ class FileService:
         self._require_storage()
         tenant_id, file_id, now = call.tenant_id, uuid.uuid4(), self._clock()
         key = object_key(tenant_id, file_id)
-        expires_in = min(settings.file_upload_url_ttl, settings.pending_upload_ttl)
+        expires_in = self._upload_url_ttl
         # Signed first: signing is local, but the first one checks (and makes) the bucket,
         # so a storage that cannot serve records nothing then. S3 going away later is met
         # at the upload and at complete (503); an unused pending row is swept.
@@ -105,7 +111,7 @@ class FileService:
             if not await hold_user(uow, call.caller.sub):  # deleted while this ran
                 raise Unauthenticated("account no longer exists")
             await files.lock_quota(uow, tenant_id)
-            used = await files.usage(uow)
+            used = await files.usage(uow, now - timedelta(seconds=self._upload_url_ttl))
             if used.count + 1 > settings.file_quota_count:
                 raise Conflict(
                     f"the tenant's file quota ({settings.file_quota_count} files) is full"
@@ -113,7 +119,8 @@ class FileService:
             if used.bytes + request.size > settings.file_quota_bytes:
                 raise Conflict(
                     f"the tenant's storage quota ({settings.file_quota_bytes} bytes) would be "
-                    f"exceeded ({used.bytes} bytes in use)"
+                    f"exceeded ({used.bytes} bytes in use or reserved by upload URLs still"
+                    " valid)"
                 )
             record = await files.insert_file(
                 uow,
@@ -244,13 +251,21 @@ class FileService:
         return FilePage(items=items, next_cursor=next_cursor)
 
     async def delete(self, file_id_text: str, call: Call) -> None:
-        """Remove the object, then the row (the row stays if S3 refuses)."""
+        """Remove the object, then the row (the row stays if S3 refuses). A pending file
+        whose upload URL can still write is only hidden, marked rejected: its declared
+        size stays reserved until the URL expires, and the sweeper removes it."""
         self._require_storage()
         file_id, tenant_id = parse_id(file_id_text, "file"), call.tenant_id
+        now = self._clock()
         async with self._db.transaction(tenant_id) as uow:
-            record = await files.delete_file(uow, file_id)
+            record = await files.file_by_id(uow, file_id, lock=True)
             if record is None:
                 raise NotFound("file not found")
+            writable = record.view.created_at > now - timedelta(seconds=self._upload_url_ttl)
+            if record.view.status == "pending" and writable:
+                await files.mark_rejected(uow, file_id, now)
+            else:
+                await files.delete_file(uow, file_id)
             # Inside the transaction: if S3 fails, the row is kept and a retry is safe.
             await self._storage.delete(record.object_key)
             await self._storage.delete(upload_key(tenant_id, file_id))
