@@ -106,8 +106,9 @@ async def assert_error(
     return error
 
 
-async def add_member(settings: Settings, tenant_id: str, email: str) -> str:
-    """A second, active user of the tenant with role member (set up as the app role)."""
+async def add_member(settings: Settings, tenant_id: str, email: str, role: str = "member") -> str:
+    """A second, active user of the tenant with a built-in role, member unless said
+    (set up as the app role)."""
     db = Database.connect(settings)
     hasher = PasswordHasher(settings)
     try:
@@ -115,7 +116,7 @@ async def add_member(settings: Settings, tenant_id: str, email: str) -> str:
         user_id = uuid.uuid4()
         async with db.transaction(uuid.UUID(tenant_id)) as uow:
             role_id = (
-                await uow.connection.execute(select(roles.c.id).where(roles.c.name == "member"))
+                await uow.connection.execute(select(roles.c.id).where(roles.c.name == role))
             ).scalar_one()
             await users.insert_user(
                 uow,

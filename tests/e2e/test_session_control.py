@@ -158,6 +158,37 @@ async def test_an_admin_lists_and_ends_another_users_sessions(
         assert r.status == 200
 
 
+async def test_ending_another_users_sessions_needs_every_permission_they_hold(
+    http: aiohttp.ClientSession, settings: Settings
+) -> None:
+    """An admin ending the owner's sessions in a loop locked the owner out for good:
+    every login ended before the owner could demote the admin (an audit: not one of 5
+    requests 50 ms after a login got through). As for changing a role or a status, the
+    caller must hold every permission the target holds; their own are always theirs."""
+    owner = await signup(http)
+    slug, tenant_id = owner["tenant"]["slug"], owner["tenant"]["id"]
+    await add_member(settings, tenant_id, "admin@example.com", role="admin")
+    member_id = await add_member(settings, tenant_id, "member@example.com")
+    admin = await login(http, slug, "admin@example.com")
+    member = await login(http, slug, "member@example.com")
+    as_admin = bearer(admin["access_token"])
+    async with http.delete(f"/v1/users/{owner['user']['id']}/sessions", headers=as_admin) as r:
+        error = await assert_error(r, 403, "forbidden")
+    assert "permissions you do not hold" in error["message"]
+    async with http.get("/v1/auth/me", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 200  # the owner's session lives on
+    async with http.delete(f"/v1/users/{member_id}/sessions", headers=as_admin) as r:
+        assert r.status == 204
+    async with http.get("/v1/auth/me", headers=bearer(member["access_token"])) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.delete(f"/v1/users/{admin['user']['id']}/sessions", headers=as_admin) as r:
+        assert r.status == 204  # one's own
+    async with http.delete(
+        f"/v1/users/{admin['user']['id']}/sessions", headers=bearer(owner["access_token"])
+    ) as r:
+        assert r.status == 204  # the owner holds everything an admin holds
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

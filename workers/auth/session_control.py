@@ -10,8 +10,10 @@ from workers.auth.session_end import SessionEnder
 from workers.context import Call
 from workers.errors import Forbidden, NotFound, Unauthenticated
 from workers.journal import audit
+from workers.roles.guards import require_outranks
 from workers.uow import Database, UnitOfWork
 from workers.users import repository as users
+from workers.users.repository import UserRecord
 
 
 def _view(session: sessions.LiveSession, current: UUID | None) -> SessionView:
@@ -80,10 +82,16 @@ class SessionControl:
         return SessionList(items=[_view(s, caller.sid) for s in live])
 
     async def end_all_of_user(self, call: Call, user_id: UUID) -> None:
-        """An admin ends every session of a user: tokens stop working at once."""
+        """An admin ends every session of a user: tokens stop working at once. Another
+        user's only if the caller holds every permission they hold: otherwise an admin
+        (or any custom role with ``sessions:revoke``) ending the owner's sessions in a
+        loop locked the owner out for good, every login ended before its first request
+        (an audit: 0 of 5 requests got through 50 ms after a login)."""
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
-            await self._require(uow, call, "sessions:revoke", user_id)
+            actor, target = await self._require(uow, call, "sessions:revoke", user_id)
+            if user_id != caller.sub:
+                require_outranks(frozenset(actor.permissions), target.permissions)
             ended = await self._ender.end_all_of_user(
                 uow,
                 call,
@@ -104,13 +112,18 @@ class SessionControl:
                 data={"sessions": [str(sid) for sid in ended]},
             )
 
-    async def _require(self, uow: UnitOfWork, call: Call, permission: str, user_id: UUID) -> None:
+    async def _require(
+        self, uow: UnitOfWork, call: Call, permission: str, user_id: UUID
+    ) -> tuple[UserRecord, UserRecord]:
         """The caller's current role (not only the token's claims) grants ``permission``,
-        and ``user_id`` is a user of the caller's tenant (RLS hides any other)."""
+        and ``user_id`` is a user of the caller's tenant (RLS hides any other): the
+        caller and that user."""
         actor = await users.user_by_id(uow, call.caller.sub)
         if actor is None or actor.view.status != "active":
             raise Unauthenticated("account no longer active")
         if permission not in actor.permissions:
             raise Forbidden("permission denied")
-        if await users.user_by_id(uow, user_id) is None:
+        target = await users.user_by_id(uow, user_id)
+        if target is None:
             raise NotFound("no such user")
+        return actor, target
