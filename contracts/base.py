@@ -1,5 +1,6 @@
 """Base classes and shared field types for the contract models."""
 
+import unicodedata
 from typing import Annotated, Any, ClassVar, NoReturn
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,13 +23,36 @@ Slug = Annotated[
     str,
     StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])$"),
 ]
-# A person's or a tenant's name: shown in lists, mails and logs, so one line of text
-# without control characters.
+# Names other users see (a person's, a tenant's, a role's, a file's) must read as they
+# are, so none of:
+# - control characters (C1 too: U+009B is a terminal's CSI), line and paragraph separators;
+# - format characters (Unicode Cf): the bidirectional controls that make "x\u202etxt.exe"
+#   display as "xexe.txt", zero-width spaces that make "own\u200ber" another name that
+#   looks like "owner", invisible tags. Except the zero-width joiner and non-joiner, which
+#   emoji sequences and Persian and Indic spelling need.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# Letters that show as nothing: the Hangul fillers, the blank Braille pattern.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800") | _JOINERS
+
+
+def readable(value: str, *, also_blank: str = "") -> str:
+    """``value``, if it reads as it is (see above) and shows something besides spaces,
+    blank letters and ``also_blank``."""
+    if any(unicodedata.category(ch) in _HIDDEN_CATEGORIES and ch not in _JOINERS for ch in value):
+        raise ValueError("must not contain control, format or invisible characters")
+    if all(ch.isspace() or ch in BLANK_LETTERS or ch in also_blank for ch in value):
+        raise ValueError(
+            f"must show something: not only spaces{', dots' * bool(also_blank)} or blanks"
+        )
+    return value
+
+
+# A person's or a tenant's name: shown in lists, mails and logs.
 DisplayName = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(readable),
 ]
 MAX_EMAIL_CHARS = 254
 

@@ -1,6 +1,5 @@
 """The files family: presigned uploads and downloads on S3 (SPEC 4.3)."""
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Final, Literal
 from uuid import UUID
@@ -8,7 +7,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from contracts.actions import action
-from contracts.base import Request, View
+from contracts.base import Request, View, readable
 from contracts.paging import DEFAULT_LIMIT, PageLimit, ResourceId
 
 # Content types whose leading bytes the files worker can verify on completion; the
@@ -23,31 +22,17 @@ VERIFIABLE_CONTENT_TYPES: Final[tuple[str, ...]] = (
 )
 
 FileStatus = Literal["pending", "ready", "rejected"]
-# Any printable name: it is metadata only, never part of an object key or a path. A name
-# shown to other users must read as it is, so none of:
-# - control characters (C1 too: U+009B is a terminal's CSI), line and paragraph separators;
-# - format characters (Unicode Cf): the bidirectional controls that make "x\u202etxt.exe"
-#   display as "xexe.txt", zero-width spaces that make "invo\u200bice.pdf" another name
-#   that looks like "invoice.pdf", invisible tags. Except the zero-width joiner and
-#   non-joiner, which emoji sequences and Persian and Indic spelling need.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-_JOINERS = frozenset({"\u200c", "\u200d"})
-# What names nothing on its own: dots, and letters that show as nothing (the Hangul
-# fillers, the blank Braille pattern), besides spaces and the joiners.
-_NOTHING = frozenset(".\u115f\u1160\u3164\uffa0\u2800") | _JOINERS
 
 
 def _plain_filename(value: str) -> str:
-    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in _JOINERS for ch in value):
-        raise ValueError("a filename must not contain control, format or invisible characters")
-    if all(ch.isspace() or ch in _NOTHING for ch in value):
-        raise ValueError("a filename must name something: not only spaces, dots or blanks")
-    return value
+    """Any name that reads as it is (contracts.base.readable) and is not only dots: it
+    is metadata only, never part of an object key or a path."""
+    return readable(value, also_blank=".")
 
 
 Filename = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    StringConstraints(min_length=1, max_length=255),
     AfterValidator(_plain_filename),
 ]
 

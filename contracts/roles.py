@@ -4,21 +4,21 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from contracts.actions import action
-from contracts.base import Empty, Request, View
+from contracts.base import Empty, Request, View, readable
 from contracts.paging import ResourceId
 from contracts.permissions import PERMISSIONS
 
-# Any printable name ("Editor", "Support agent", "billing:viewer"), without control
-# characters. Unique per tenant case-insensitively (migration 0011), so "Admin" and "admin"
-# can never be two roles of one tenant, nor a custom role shadow a built-in.
+# Any name that reads as it is ("Editor", "Support agent", "billing:viewer";
+# contracts.base.readable). Unique per tenant case-insensitively (migration 0011), so
+# "Admin" and "admin" can never be two roles of one tenant, nor a custom role shadow a
+# built-in.
 RoleName = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(readable),
 ]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 PERMISSION_DESCRIPTIONS: dict[str, str] = {

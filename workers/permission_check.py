@@ -73,8 +73,9 @@ class PermissionCheck:
         self._ttl = ttl_seconds
 
     async def require(self, caller: AccessClaims, permission: str) -> None:
-        """401 if the caller is no longer an active user, 403 if their role lacks ``permission``."""
-        _demand(await self.lookup(caller.tid, caller.sub), permission)
+        """401 if the caller is no longer an active user, 403 if their role or their
+        token lacks ``permission``."""
+        _demand(await self.lookup(caller.tid, caller.sub), permission, caller)
 
     async def current(self, caller: AccessClaims) -> CurrentAccess:
         """The caller's current role and permissions; 401 if disabled, deleted or invited."""
@@ -87,7 +88,7 @@ class PermissionCheck:
     async def require_from(self, caller: AccessClaims, permission: str, cached: Any) -> None:
         """``require``, given the result of the read ``queue_lookup`` queued."""
         entry, epoch = cached
-        _demand(await self._resolve(caller.tid, caller.sub, entry, epoch), permission)
+        _demand(await self._resolve(caller.tid, caller.sub, entry, epoch), permission, caller)
 
     async def lookup(self, tenant_id: UUID, user_id: UUID) -> CurrentAccess:
         try:
@@ -160,11 +161,19 @@ class PermissionCheck:
         return CurrentAccess(role, frozenset(permissions))
 
 
-def _demand(access: CurrentAccess, permission: str | None) -> CurrentAccess:
-    """401 if the account is not active; 403 if its role lacks ``permission``."""
+def _demand(
+    access: CurrentAccess, permission: str | None, caller: AccessClaims | None = None
+) -> CurrentAccess:
+    """401 if the account is not active; 403 if its role lacks ``permission``, or the
+    ``caller``'s token does. The check only ever narrows what the token allows: a
+    promotion needs a new token, on routes the edge checks (the action names its
+    permission) and on those it cannot (reading oneself needs none, another user
+    users:read, which an audit found an old token gaining at once)."""
     if not access.active:
         raise Unauthenticated("account is not active")
-    if permission is not None and permission not in access.permissions:
+    if permission is not None and (
+        permission not in access.permissions or (caller and permission not in caller.perms)
+    ):
         raise Forbidden("permission denied")
     return access
 

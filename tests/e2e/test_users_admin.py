@@ -10,6 +10,7 @@ import pytest
 
 from idp.settings import Settings
 from tests.e2e.admin_support import (
+    Person,
     an_email,
     call,
     create_user,
@@ -18,7 +19,7 @@ from tests.e2e.admin_support import (
     new_tenant,
     person,
 )
-from tests.e2e.conftest import assert_error
+from tests.e2e.conftest import PASSWORD, assert_error
 from tests.support.events import EventTap, event_tap
 from tests.support.platform import Platform
 
@@ -237,6 +238,67 @@ async def test_self_may_read_and_rename_itself_without_users_permissions(
     assert status == 403
     status, _ = await call(http, "PATCH", f"/v1/users/{other['id']}", me, {"name": "x"})
     assert status == 403
+
+
+async def test_an_old_token_does_not_gain_a_permission_its_role_gained(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Reading another user names no permission at the edge (reading oneself needs
+    none), so only the worker checked, against the current role: an old token gained
+    users:read there at once while GET /v1/users stayed 403. The worker only narrows
+    what the token allows; a promotion needs a new token, as a refresh gives."""
+    tenant = await new_tenant(http)
+    role = await custom_role(http, tenant, ["files:read"])
+    user = await create_user(http, tenant, role["name"])
+    body = {"tenant": tenant.slug, "email": user["email"], "password": PASSWORD}
+    async with http.post("/v1/auth/login", json=body, headers={"X-Auth-Mode": "bearer"}) as r:
+        pair = await r.json()
+    old = Person(pair["user"], pair["access_token"])
+    owner_path = f"/v1/users/{tenant.owner.id}"
+    assert (await call(http, "GET", owner_path, old))[0] == 403
+    change = {"permissions": ["files:read", "users:read"]}
+    status, _ = await call(http, "PATCH", f"/v1/roles/{role['id']}", tenant.owner, change)
+    assert status == 200
+    assert (await call(http, "GET", owner_path, old))[0] == 403
+    assert (await call(http, "GET", "/v1/users", old))[0] == 403
+    async with http.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": pair["refresh_token"]},
+        headers={"X-Auth-Mode": "bearer"},
+    ) as r:
+        renewed = Person(pair["user"], (await r.json())["access_token"])
+    assert (await call(http, "GET", owner_path, renewed))[0] == 200
+    assert (await call(http, "GET", f"/v1/users/{old.id}", old))[0] == 200  # oneself
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Bob\u202eNIMDA",  # shows as "BobADMIN"
+        "Bob\u009b2J\u009b31mOWNER",  # terminal escapes
+        "\u200b",
+        "\u2066Eve\u2069",
+        "Al\u2028ice",
+        "\u3164",  # a Hangul filler: shows as nothing
+    ],
+)
+async def test_names_that_would_mislead_are_refused(http: aiohttp.ClientSession, name: str) -> None:
+    """A person's and a role's name are shown to other users: like a file's, they must
+    read as they are (an audit renamed a member "Bob\u202eNIMDA" and made roles that
+    look like "owner"). The joiners emoji and some scripts need stay allowed."""
+    tenant = await new_tenant(http)
+    me = await person(http, tenant, "member")
+    status, error = await call(http, "PATCH", f"/v1/users/{me.id}", me, {"name": name})
+    assert status == 400, error
+    assert [d["field"] for d in error["error"]["details"]] == ["name"]
+    status, error = await call(
+        http, "POST", "/v1/roles", tenant.owner, {"name": name, "permissions": []}
+    )
+    assert status == 400, error
+    assert [d["field"] for d in error["error"]["details"]] == ["name"]
+    for fine in ("Zo\u00eb \U0001f468\u200d\U0001f469\u200d\U0001f467", "\u0645\u06cc\u200c\u062e"):
+        status, body = await call(http, "PATCH", f"/v1/users/{me.id}", me, {"name": fine})
+        assert (status, body["name"]) == (200, fine)
 
 
 async def test_disabling_and_deleting_end_sessions_and_write_audit_and_events(
