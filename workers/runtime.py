@@ -93,7 +93,9 @@ class Runtime:
             roles=RolesService(db=db, permissions=permissions, clock=clock),
             files=FileService(settings=settings, db=db, storage=FileStorage(settings), clock=clock),
             throttle=throttle,
-            session_control=SessionControl(db=db, ender=ender, clock=clock),
+            session_control=SessionControl(
+                db=db, ender=ender, clock=clock, refresh_ttl_seconds=settings.refresh_token_ttl
+            ),
             passwords=PasswordFlows(
                 db=db, hasher=hasher, ender=ender, throttle=throttle, clock=clock
             ),

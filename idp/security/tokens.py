@@ -63,6 +63,43 @@ class TokenPair:
     refresh_expires_in: int
 
 
+def remaining(pair: TokenPair, now: int) -> TokenPair:
+    """``pair`` (issued here earlier) with the lifetimes it has left at ``now``, read from
+    its own ``exp`` claims. Unverified: only for a pair this service signed and kept."""
+    access_exp, refresh_exp = (
+        int(jwt.decode(token, options={"verify_signature": False})["exp"])
+        for token in (pair.access_token, pair.refresh_token)
+    )
+    return TokenPair(
+        pair.access_token,
+        pair.refresh_token,
+        max(access_exp - now, 0),
+        max(refresh_exp - now, 0),
+    )
+
+
+_BASE64URL: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _canonical(token: str) -> bool:
+    """Three segments of unpadded base64url, each in its one canonical spelling. PyJWT
+    also takes padding, and a last character whose unused low bits are set, for the same
+    bytes: a refresh token respelled so still verified but matched no stored hash, and
+    was taken for a spent one, ending its session as reuse."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        return False
+    for segment in segments:
+        if len(segment) % 4 == 1 or segment.strip(_BASE64URL):
+            return False
+        padded = segment + "=" * (-len(segment) % 4)
+        if base64.urlsafe_b64encode(base64.urlsafe_b64decode(padded)).rstrip(b"=") != (
+            segment.encode()
+        ):
+            return False
+    return True
+
+
 def refresh_token_hash(token: str) -> bytes:
     """Only this digest of a refresh token is stored (SPEC 4.2)."""
     return hashlib.sha256(token.encode()).digest()
@@ -209,7 +246,7 @@ class TokenCodec:
         )
 
     def _decode(self, token: str, key: str, typ: str, required: list[str]) -> dict[str, Any]:
-        if not token or len(token) > MAX_TOKEN_CHARS:
+        if not token or len(token) > MAX_TOKEN_CHARS or not _canonical(token):
             raise TokenError()
         try:
             decoded = self._jwt.decode_complete(

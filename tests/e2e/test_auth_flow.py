@@ -368,3 +368,22 @@ async def test_head_answers_wherever_get_does(http: aiohttp.ClientSession) -> No
         assert await head.read() == b""
     async with http.head("/v1/auth/me") as anonymous:
         assert anonymous.status == 401
+
+
+async def test_a_respelled_refresh_token_is_invalid_not_reuse(
+    http: aiohttp.ClientSession,
+) -> None:
+    """A never-used refresh token with "=" added (a client or proxy normalising base64)
+    verified, matched no stored hash and was taken for a spent one: the session ended as
+    reuse, with a false theft signal in the audit trail. It is an invalid token now, and
+    the session lives on."""
+    owner = await signup(http)
+    headers = {"X-Auth-Mode": "bearer"}
+    body = {"refresh_token": owner["refresh_token"] + "="}
+    async with http.post("/v1/auth/refresh", json=body, headers=headers) as r:
+        await assert_error(r, 401, "unauthenticated")
+    async with http.get("/v1/auth/me", headers=bearer(owner["access_token"])) as r:
+        assert r.status == 200
+    body = {"refresh_token": owner["refresh_token"]}
+    async with http.post("/v1/auth/refresh", json=body, headers=headers) as r:
+        assert r.status == 200, await r.text()

@@ -245,3 +245,35 @@ def test_a_seed_and_a_time_sign_the_same_pair_again(settings: Settings) -> None:
     assert other.refresh_token != first.refresh_token
     with pytest.raises(ValueError, match="32 bytes"):
         _seeded(codec, seed[:16], issued_at)
+
+
+def _respellings(token: str) -> list[str]:
+    """The same bytes in spellings PyJWT's base64 decoding also takes."""
+    header, payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 43 characters for 32 bytes: the last one carries two unused low bits.
+    assert len(signature) % 4 == 3
+    last = alphabet.index(signature[-1])
+    return [
+        token + "=",  # padding
+        f"{header}.{payload}.{signature[:-1]}{alphabet[last | 1]}",  # an unused bit set
+    ]
+
+
+def test_a_token_is_taken_in_its_one_canonical_spelling_only(settings: Settings) -> None:
+    """A refresh token with "=" added still verified, but its hash matched no stored
+    one, and it was taken for a spent token: the session ended as reuse. Every other
+    spelling of the same bytes is refused as an invalid token, changing nothing."""
+    codec = TokenCodec(settings)
+    pair = _pair(codec)
+    codec.verify_access(pair.access_token)
+    codec.verify_refresh(pair.refresh_token)
+    for token, verify in (
+        (pair.access_token, codec.verify_access),
+        (pair.refresh_token, codec.verify_refresh),
+    ):
+        for respelled in _respellings(token):
+            assert respelled != token
+            with pytest.raises(TokenError) as refused:
+                verify(respelled)
+            assert refused.value.code == ErrorCode.UNAUTHENTICATED, respelled

@@ -1,11 +1,11 @@
 """SQL for sessions and credentials. Runs inside a unit of work; RLS scopes every statement."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from contracts.events import RevokeReason
 from contracts.models import Tenant
@@ -216,21 +216,31 @@ class LiveSession:
     ip: str | None
 
 
-async def live_sessions(uow: UnitOfWork, user_id: UUID, now: datetime) -> list[LiveSession]:
-    """Sessions of ``user_id`` neither ended nor past their absolute end, newest use first."""
+async def live_sessions(
+    uow: UnitOfWork, user_id: UUID, now: datetime, refresh_ttl: timedelta
+) -> list[LiveSession]:
+    """Sessions of ``user_id`` that can still be used, newest use first: not ended, and
+    their current refresh token (issued at the last rotation, or at the start) not yet
+    expired. ``expires_at`` is when that happens unless the session is used: the
+    absolute end, or sooner its refresh token's. An idle session used to be listed as
+    live until its absolute end (up to 30 days), though nothing could revive it."""
+    ends = func.least(
+        func.coalesce(sessions.c.rotated_at, sessions.c.created_at) + refresh_ttl,
+        sessions.c.expires_at,
+    )
     result = await uow.connection.execute(
         select(
             sessions.c.id,
             sessions.c.created_at,
             sessions.c.last_used_at,
-            sessions.c.expires_at,
+            ends.label("expires_at"),
             sessions.c.user_agent,
             sessions.c.ip,
         )
         .where(
             sessions.c.user_id == user_id,
             sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > now,
+            ends > now,
         )
         .order_by(sessions.c.last_used_at.desc(), sessions.c.id)
     )

@@ -22,7 +22,13 @@ from contracts.auth import (
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.passwords import PasswordHasher
-from idp.security.tokens import RefreshClaims, TokenCodec, TokenPair, refresh_token_hash
+from idp.security.tokens import (
+    RefreshClaims,
+    TokenCodec,
+    TokenPair,
+    refresh_token_hash,
+    remaining,
+)
 from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.opening import Opened, SessionOpener, opening_key
@@ -304,7 +310,8 @@ class AuthService:
             if child is not None:
                 if owner is None:
                     raise Unauthenticated("session has ended")
-                return Opened(*owner, child).result()
+                # The child as the rotation issued it, with what it has left now.
+                return Opened(*owner, remaining(child, int(now.timestamp()))).result()
             # A spent token outside the grace window: the token family is compromised.
             await self._ender.end(
                 uow,

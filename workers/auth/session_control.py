@@ -1,7 +1,7 @@
 """Listing and ending sessions: one's own, or, for an admin, another user's (SPEC 4.3)."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from contracts.sessions import SessionList, SessionView
@@ -29,16 +29,24 @@ def _view(session: sessions.LiveSession, current: UUID | None) -> SessionView:
 
 
 class SessionControl:
-    def __init__(self, *, db: Database, ender: SessionEnder, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        ender: SessionEnder,
+        clock: Callable[[], datetime],
+        refresh_ttl_seconds: int,
+    ) -> None:
         self._db = db
         self._ender = ender
         self._clock = clock
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
 
     async def list_own(self, call: Call) -> SessionList:
         """The caller's live sessions, the one making the request marked ``current``."""
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
-            live = await sessions.live_sessions(uow, caller.sub, self._clock())
+            live = await sessions.live_sessions(uow, caller.sub, self._clock(), self._refresh_ttl)
         return SessionList(items=[_view(s, caller.sid) for s in live])
 
     async def end_own(self, call: Call, session_id: UUID) -> None:
@@ -46,7 +54,9 @@ class SessionControl:
         caller = call.caller
         now = self._clock()
         async with self._db.transaction(caller.tid) as uow:
-            live = {s.id for s in await sessions.live_sessions(uow, caller.sub, now)}
+            live = {
+                s.id for s in await sessions.live_sessions(uow, caller.sub, now, self._refresh_ttl)
+            }
             if session_id not in live:
                 raise NotFound("no such session")
             await self._ender.end(
@@ -78,7 +88,7 @@ class SessionControl:
         caller = call.caller
         async with self._db.transaction(caller.tid) as uow:
             await self._require(uow, call, "sessions:read", user_id)
-            live = await sessions.live_sessions(uow, user_id, self._clock())
+            live = await sessions.live_sessions(uow, user_id, self._clock(), self._refresh_ttl)
         return SessionList(items=[_view(s, caller.sid) for s in live])
 
     async def end_all_of_user(self, call: Call, user_id: UUID) -> None:
