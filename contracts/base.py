@@ -42,9 +42,8 @@ def readable(value: str, *, also_blank: str = "") -> str:
     if any(unicodedata.category(ch) in _HIDDEN_CATEGORIES and ch not in _JOINERS for ch in value):
         raise ValueError("must not contain control, format or invisible characters")
     if all(ch.isspace() or ch in BLANK_LETTERS or ch in also_blank for ch in value):
-        raise ValueError(
-            f"must show something: not only spaces{', dots' * bool(also_blank)} or blanks"
-        )
+        some = ", ".join(["spaces", *(f"'{ch}'" for ch in also_blank)])
+        raise ValueError(f"must show something: not only {some} or blank characters")
     return value
 
 
