@@ -47,6 +47,18 @@ def readable(value: str, *, also_blank: str = "") -> str:
     return value
 
 
+def escaped(value: str, limit: int) -> str:
+    """Anyone's text made safe to show: every character ``readable`` refuses written as
+    ``\\uXXXX``, and at most ``limit`` characters (an ellipsis marks a cut)."""
+    shown = "".join(
+        f"\\u{ord(ch):04x}"
+        if unicodedata.category(ch) in _HIDDEN_CATEGORIES and ch not in _JOINERS
+        else ch
+        for ch in value
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "\u2026"
+
+
 # A person's or a tenant's name: shown in lists, mails and logs.
 DisplayName = Annotated[
     str,

@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-# KEYS[1] window counter; ARGV window seconds. Returns the count in this window.
-_COUNT = """
+# KEYS[1] window counter; ARGV window seconds. Returns the count in this window (shared
+# with the throttle's per-account mail limit).
+COUNT_SCRIPT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return n
@@ -47,7 +48,7 @@ def bucket(rate_key: str) -> str:
 
 class AddressLimit:
     def __init__(self, redis: "Redis", per_minute: int, clock: Callable[[], float]) -> None:
-        self._count = redis.register_script(_COUNT)  # EVALSHA: the source goes once
+        self._count = redis.register_script(COUNT_SCRIPT)  # EVALSHA: the source goes once
         self._per_minute = per_minute
         self._clock = clock
 

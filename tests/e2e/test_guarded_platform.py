@@ -151,6 +151,47 @@ async def test_guesses_at_password_change_count_toward_the_login_limit_in_any_sp
         await assert_error(r, 429, "rate_limited")
 
 
+async def _audit(client: aiohttp.ClientSession, owner: dict[str, Any], action: str) -> list[Any]:
+    async with client.get(
+        "/v1/audit", params={"action": action}, headers=bearer(owner["access_token"])
+    ) as r:
+        assert r.status == 200, await r.text()
+        items: list[Any] = (await r.json())["items"]
+    return items
+
+
+async def test_refused_guesses_and_failed_password_changes_leave_an_audit_trail(
+    client: aiohttp.ClientSession,
+) -> None:
+    """A lifecycle audit found no entry for a wrong current password at a password change
+    (a stolen session could guess unseen) nor for logins the account's delay refused.
+    Refusals are recorded once a minute per account (each costs no password check, so
+    one entry apiece would let anyone fill the trail), and an unknown account's address,
+    anyone's text, is recorded escaped."""
+    victim = await open_tenant(client)
+    slug, attacker = victim["tenant"]["slug"], new_address()
+    wrong = {"current_password": "guess!guess", "new_password": "an entirely new passphrase"}
+    async with client.post(
+        "/v1/auth/password", json=wrong, headers=bearer(victim["access_token"])
+    ) as r:
+        await assert_error(r, 401, "invalid_credentials")
+    [entry] = await _audit(client, victim, "auth.password_change_failed")
+    assert entry["actor_id"] == victim["user"]["id"]
+    for _ in range(2):
+        async with await login(client, slug, "guess!guess", attacker) as r:
+            await assert_error(r, 401, "invalid_credentials")
+    for _ in range(3):
+        async with await login(client, slug, "guess!guess", attacker) as r:
+            await assert_error(r, 429, "rate_limited")
+    assert len(await _audit(client, victim, "auth.login_throttled")) == 1
+    hostile = "x\u202e\x1b[31m\r\nrole.changed@example.com" + "y" * 900
+    async with await login(client, slug, "guess!guess", new_address(), hostile) as r:
+        await assert_error(r, 401, "invalid_credentials")
+    recorded = (await _audit(client, victim, "auth.login_failed"))[0]["data"]["email"]
+    assert len(recorded) <= 254
+    assert recorded.startswith("x\\u202e\\u001b[31m\\u000d\\u000arole.changed@")
+
+
 async def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(
     client: aiohttp.ClientSession,
 ) -> None:

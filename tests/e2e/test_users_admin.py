@@ -356,6 +356,9 @@ async def test_the_tenant_is_read_and_patched(http: aiohttp.ClientSession) -> No
         http, "GET", "/v1/audit", tenant.owner, params={"action": "tenant.updated"}
     )
     assert [e["data"]["changes"] for e in audit["items"]] == [["settings"], ["name", "settings"]]
+    # RFC 7386 at the tenant's level: "settings": null removes them (it changed nothing).
+    status, body = await call(http, "PATCH", "/v1/tenant", tenant.owner, {"settings": None})
+    assert (status, body["settings"], body["name"]) == (200, {}, "Renamed")
 
 
 async def test_tenant_updates_at_once_are_applied_one_after_another(

@@ -74,8 +74,21 @@ class PasswordFlows:
         async with self._throttle.attempt(tenant.slug, email_key) as attempt:
             if not await self._hasher.verify(user.password_hash, request.current_password):
                 await attempt.failed()
-                # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are.
-                raise InvalidCredentials("current password is incorrect")
+                # Audited like a failed login: whoever holds a session (a stolen access
+                # token) could otherwise guess the password without a trace.
+                async with self._db.transaction(caller.tid) as uow:
+                    audit(
+                        uow,
+                        call,
+                        tenant_id=caller.tid,
+                        action="auth.password_change_failed",
+                        actor_id=caller.sub,
+                        target_type="user",
+                        target_id=caller.sub,
+                    )
+                # SPEC 4: bad credentials are a 401 invalid_credentials, wherever they are;
+                # the audit entry stays.
+                raise InvalidCredentials("current password is incorrect", keeps_changes=True)
             await attempt.succeeded()
         check_new_password(request.new_password, email, "new_password")
         password_hash = await self._hasher.hash(request.new_password)
@@ -116,6 +129,7 @@ class PasswordFlows:
                     user is not None
                     and user.view.status in ("active", "invited")
                     and await self._first_time(uow, user, request, call)
+                    and await self._throttle.reset_mail_allowed(user.view.id)
                 ):
                     await self._send_token(uow, call, user, "password_reset", RESET_TOKEN_TTL, now)
         await asyncio.sleep(max(0.0, RESET_REQUEST_FLOOR_SECONDS - (time.monotonic() - started)))

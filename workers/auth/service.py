@@ -19,6 +19,7 @@ from contracts.auth import (
     RefreshRequest,
     SignupRequest,
 )
+from contracts.base import MAX_EMAIL_CHARS, escaped
 from contracts.permissions import OWNER_ROLE
 from idp.security import grace
 from idp.security.passwords import PasswordHasher
@@ -33,7 +34,7 @@ from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.opening import Opened, SessionOpener, opening_key
 from workers.auth.session_end import SessionEnder
-from workers.auth.throttle import Throttle
+from workers.auth.throttle import AccountDelayed, Throttle
 from workers.context import Call
 from workers.errors import (
     Conflict,
@@ -200,22 +201,31 @@ class AuthService:
         # Looked up first: the account's limit is keyed on the address as the lookup folds
         # it, so that every spelling finding the account shares its one record.
         tenant, user, email_key = await users.login_account(self._db, request.tenant, email)
-        async with self._throttle.attempt(request.tenant, email_key) as attempt:
-            tenant_id = tenant.id if tenant is not None else None
-            password_hash = user.password_hash if user else None
-            matches = await self._hasher.verify(password_hash, request.password)
-            if (
-                user is None
-                or tenant is None
-                or tenant_id is None
-                or not matches
-                or user.view.status != "active"
-            ):
-                await attempt.failed()
-                if tenant_id is not None:
-                    await self._record_failed_login(tenant_id, user, email, call)
-                raise InvalidCredentials()
-            await attempt.succeeded()
+        try:
+            async with self._throttle.attempt(request.tenant, email_key) as attempt:
+                tenant_id = tenant.id if tenant is not None else None
+                password_hash = user.password_hash if user else None
+                matches = await self._hasher.verify(password_hash, request.password)
+                if (
+                    user is None
+                    or tenant is None
+                    or tenant_id is None
+                    or not matches
+                    or user.view.status != "active"
+                ):
+                    await attempt.failed()
+                    if tenant_id is not None:
+                        await self._record_failed_login(tenant_id, user, email, call)
+                    raise InvalidCredentials()
+                await attempt.succeeded()
+        except AccountDelayed as delayed:
+            # Refused unchecked: audited too (at most once a minute per account), so
+            # that a guessing campaign leaves a trace past its first failures.
+            if delayed.report and tenant is not None:
+                await self._record_failed_login(
+                    tenant.id, user, email, call, action="auth.login_throttled"
+                )
+            raise
         rehash = (
             await self._hasher.hash(request.password)
             if user.password_hash and self._hasher.needs_rehash(user.password_hash)
@@ -378,21 +388,33 @@ class AuthService:
         )
 
     async def _record_failed_login(
-        self, tenant_id: UUID, user: UserRecord | None, email: str, call: Call
+        self,
+        tenant_id: UUID,
+        user: UserRecord | None,
+        email: str,
+        call: Call,
+        action: str = "auth.login_failed",
     ) -> None:
-        """Audit and announce a failure; an unknown email costs the same writes."""
+        """Audit and announce a failure (a refusal by the account's delay is audited
+        only); an unknown email costs the same writes. The address of an unknown account
+        is anyone's text: recorded escaped and cut (``contracts.base.escaped``), so that
+        it cannot mislead a log viewer or a terminal."""
         user_id = user.view.id if user is not None else None
         async with self._db.transaction(tenant_id) as uow:
             audit(
                 uow,
                 call,
                 tenant_id=tenant_id,
-                action="auth.login_failed",
+                action=action,
                 actor_id=None,
                 target_type="user",
                 target_id=user_id,
-                data={} if user is not None else {"email": email, "unknown": True},
+                data={}
+                if user is not None
+                else {"email": escaped(email, MAX_EMAIL_CHARS), "unknown": True},
             )
+            if action != "auth.login_failed":
+                return
             emit(
                 uow,
                 tenant_id=tenant_id,

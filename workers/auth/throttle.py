@@ -28,12 +28,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from idp.security.address_limit import LIMITED, AddressLimit
+from idp.security.address_limit import COUNT_SCRIPT, LIMITED, AddressLimit
 from idp.settings import Settings
 from workers.errors import RateLimited
 from workers.uow import must_commit
@@ -47,6 +48,23 @@ ATTEMPT_HOLD_SECONDS = 30.0
 WAIT_SECONDS = 5.0
 # The same for an account that exists and one that does not.
 _ACCOUNT_DELAYED = "too many failed attempts for this account; retry later"
+# Password reset mails per account and clock hour: more are not sent (the request is
+# still 202). Each mail voids the link before it, so without a bound anyone could flood a
+# mailbox and keep killing the link its owner is about to click.
+RESET_MAILS_PER_HOUR = 5
+# Refusals an account's delay makes are audited at most once per this many seconds.
+REFUSALS_REPORTED_EVERY = 60
+
+
+class AccountDelayed(RateLimited):
+    """The account's delay refused an attempt; ``report`` for the first such refusal in
+    ``REFUSALS_REPORTED_EVERY`` seconds, which the audit trail records (one entry per
+    refusal would let anyone fill it: a refusal costs no password check)."""
+
+    def __init__(self, retry_after: int, *, report: bool) -> None:
+        super().__init__(_ACCOUNT_DELAYED, retry_after=retry_after)
+        self.report = report
+
 
 # KEYS[1] account record, KEYS[2] its attempts in flight (a sorted set by start time);
 # ARGV now, max failures, base delay, max delay, ttl, attempt id, hold seconds.
@@ -135,6 +153,7 @@ class Throttle:
         # EVALSHA: a script's source goes to Redis once, not with every call.
         self.claim_script = redis.register_script(_CLAIM)
         self.fail_script = redis.register_script(_FAIL)
+        self._mail_count = redis.register_script(COUNT_SCRIPT)
         self._max_failures = settings.login_max_failures
         self._max_delay = settings.login_lock_max_seconds
         self._clock = clock
@@ -165,6 +184,13 @@ class Throttle:
         if retry_after is not None:
             raise RateLimited(LIMITED, retry_after=retry_after)
 
+    async def reset_mail_allowed(self, user_id: UUID) -> bool:
+        """Count one reset mail to ``user_id``; False past ``RESET_MAILS_PER_HOUR`` in
+        this clock hour."""
+        window = int(self._clock().timestamp() // 3600)
+        key = f"idp:throttle:reset-mail:{user_id}:{window}"
+        return int(await self._mail_count(keys=[key], args=[3600])) <= RESET_MAILS_PER_HOUR
+
     @asynccontextmanager
     async def attempt(self, tenant_slug: str, email_key: str) -> AsyncIterator[Attempt]:
         """One password check against the account (``email_key``: its address as the
@@ -186,11 +212,18 @@ class Throttle:
         while True:
             wait = float(await self.run(self.claim_script, attempt.keys, attempt.id))
             if wait > 0:
-                raise RateLimited(_ACCOUNT_DELAYED, retry_after=max(1, math.ceil(wait)))
+                raise await self._delayed(attempt, max(1, math.ceil(wait)))
             if wait == 0:
                 return
             if waited >= WAIT_SECONDS:
-                raise RateLimited(_ACCOUNT_DELAYED, retry_after=1)
+                raise await self._delayed(attempt, 1)
             await asyncio.sleep(pause)
             waited += pause
             pause = min(pause * 2, 0.2)
+
+    async def _delayed(self, attempt: Attempt, retry_after: int) -> AccountDelayed:
+        # Beside the account's record (one hash tag: the same Redis Cluster slot).
+        first = await self.redis.set(
+            f"{attempt.keys[0]}:reported", b"1", nx=True, ex=REFUSALS_REPORTED_EVERY
+        )
+        return AccountDelayed(retry_after, report=bool(first))

@@ -264,10 +264,11 @@ class UsersService:
     async def _cut_off(
         self, uow: UnitOfWork, call: Call, target: UserRecord, reason: RevokeReason, now: datetime
     ) -> None:
-        """End every session (access tokens stop within 1 s), void the reset and invitation
-        mails not yet used (a disabled account is often a compromised one: re-enabling it
-        must not revive a reset link sent before), and drop cached permissions."""
-        await one_time_tokens.void(uow, target.view.id, one_time_tokens.SET_PASSWORD_TOKENS, now)
+        """End every session (access tokens stop within 1 s), void the reset, invitation
+        and verification mails not yet used (a disabled account is often a compromised
+        one: re-enabling it must not revive a link sent before), and drop cached
+        permissions."""
+        await one_time_tokens.void(uow, target.view.id, one_time_tokens.EVERY_PURPOSE, now)
         await self._ender.end_all_of_user(
             uow,
             call,

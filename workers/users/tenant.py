@@ -55,8 +55,14 @@ class TenantService:
             changes: dict[str, Any] = {}
             if request.name is not None and request.name != current.name:
                 changes["name"] = request.name
-            if request.settings is not None:
-                settings = merge_patch(current.settings, request.settings)
+            if "settings" in request.model_fields_set:
+                # RFC 7386 at the tenant's level: "settings": null removes them all (it
+                # answered 200 and changed nothing).
+                settings = (
+                    merge_patch(current.settings, request.settings)
+                    if request.settings is not None
+                    else {}
+                )
                 if len(orjson.dumps(settings)) > MAX_SETTINGS_BYTES:
                     raise InvalidRequest(
                         "settings are too large",
