@@ -23,7 +23,7 @@ from edge.protocol import FIELD_LIMIT, TARGET_LIMIT, EdgeRunner
 from edge.request_keys import REQUEST_ID, TRACE
 from edge.requester import Requester, RpcTimeout, RpcUnavailable
 from edge.routes import ROUTES, HttpRoute
-from idp import amqp_properties
+from idp import amqp_properties, redis_pool
 from idp.preflight import check_all, check_amqp, check_redis, edge_port_taken
 from idp.runner import freeze_startup_heap, run_async
 from idp.security.address_limit import AddressLimit
@@ -42,7 +42,7 @@ KEEPALIVE_SECONDS = 15.0
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    redis: Redis = redis_pool.connect(settings.redis_url)
     requester = Requester(settings)
     await requester.start()
     revocations = RevocationStore(redis, settings.revocation_ttl_seconds)

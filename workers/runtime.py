@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from idp import redis_pool
 from idp.security import client_headers
 from idp.security.authn import Authenticator
 from idp.security.passwords import PasswordHasher
@@ -54,9 +55,7 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "Runtime":
         db = Database.connect(settings)
-        redis: Redis = Redis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        redis: Redis = redis_pool.connect(settings.redis_url)
         hasher = PasswordHasher(settings)
         tokens = TokenCodec(settings)
         revocations = RevocationStore(redis, settings.revocation_ttl_seconds)
