@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from contracts.actions import family_queue
 from contracts.catalog import FAMILIES, PING
@@ -36,13 +37,16 @@ log = logging.getLogger("idp.edge")
 GATEWAY = web.AppKey("gateway", Gateway)
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", EdgeMetrics)
+REDIS = web.AppKey("redis", Redis)
+# What the last readiness probe found: a change is logged once.
+LAST_READINESS = web.AppKey("last_readiness", list)
 DRAIN_SECONDS = 15.0
 KEEPALIVE_SECONDS = 15.0
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    redis: Redis = redis_pool.connect(settings.redis_url)
+    app[REDIS] = redis = redis_pool.connect(settings.redis_url)
     requester = Requester(settings)
     await requester.start()
     revocations = RevocationStore(redis, settings.revocation_ttl_seconds)
@@ -89,24 +93,42 @@ async def readyz(request: web.Request) -> web.Response:
             return False
         return bool(reply.get("ok"))
 
-    answers = await asyncio.gather(*(ping(f) for f in FAMILIES))
+    async def redis_answers() -> bool:
+        # The edge checks every token's revocation there: without it, every
+        # authenticated request is a 503, so the edge is not ready either.
+        try:
+            async with asyncio.timeout(settings.readiness_timeout_seconds):
+                await request.app[REDIS].ping()
+        except (RedisError, OSError, TimeoutError):
+            return False
+        return True
+
+    redis_ok, *answers = await asyncio.gather(redis_answers(), *(ping(f) for f in FAMILIES))
     families = {f: ("ok" if ok else "unavailable") for f, ok in zip(FAMILIES, answers, strict=True)}
-    ready = gateway.requester.connected and all(answers)
+    ready = gateway.requester.connected and redis_ok and all(answers)
     body: dict[str, Any] = {
         "status": "ready" if ready else "unavailable",
         "broker": gateway.requester.connected,
+        "redis": redis_ok,
         "families": families,
     }
     if not ready:
         # An error like every other (SPEC 4's shape), which says what is missing too.
         missing = [family for family, ok in zip(FAMILIES, answers, strict=True) if not ok]
-        reason = (
-            "the broker is not connected"
-            if not gateway.requester.connected
-            else f"no worker answered for {', '.join(missing)}"
-        )
+        reasons = [
+            *(["the broker is not connected"] if not gateway.requester.connected else []),
+            *(["Redis does not answer"] if not redis_ok else []),
+            *([f"no worker answered for {', '.join(missing)}"] if missing else []),
+        ]
+        reason = "; ".join(reasons)
         not_ready = ApiError(ErrorCode.UNAVAILABLE, f"not ready: {reason}")
         body = {**error_body(not_ready, request[REQUEST_ID]), **body}
+    state = "ready" if ready else f"not ready: {reason}"
+    last = request.app[LAST_READINESS]
+    if last != [state]:
+        # Once per change, not once per probe: an operator sees when and why.
+        log.log(logging.INFO if ready else logging.WARNING, state)
+        last[:] = [state]
     response = json_response(body, status=200 if ready else 503)
     if not ready:
         response.headers["Retry-After"] = "1"
@@ -143,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = EdgeMetrics()
+    app[LAST_READINESS] = []
     app.cleanup_ctx.append(_resources)
     expect = expect_handler(settings.max_body_bytes)
     for route in ROUTES:

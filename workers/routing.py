@@ -23,6 +23,9 @@ class FamilyRouter:
         self.routes: dict[str, tuple[Action, Handler]] = {}
 
         async def ping(request: Empty, call: Call, runtime: Runtime) -> Pong:
+            """Ready means able to serve: PostgreSQL and Redis answer too (503 otherwise,
+            which the edge's readiness reports as this family unavailable)."""
+            await runtime.check_dependencies()
             return Pong(family=family)
 
         self.routes[PING[family].key] = (PING[family], ping)

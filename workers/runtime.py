@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from idp import redis_pool
 from idp.security import client_headers
@@ -18,6 +19,7 @@ from workers.auth.service import AuthService
 from workers.auth.session_control import SessionControl
 from workers.auth.session_end import SessionEnder
 from workers.auth.throttle import Throttle
+from workers.errors import Unavailable
 from workers.files.service import FileService
 from workers.files.storage import FileStorage
 from workers.metrics import WorkerMetrics
@@ -100,6 +102,18 @@ class Runtime:
             ),
             client_key=client_headers.signing_key(settings.jwt_secret),
         )
+
+    async def check_dependencies(self) -> None:
+        """PostgreSQL and Redis answer: what a readiness ping asks. 503 ``Unavailable``
+        naming the one that does not (a ping is not worth a redelivery)."""
+        try:
+            await self.db.fetch_alone("SELECT 1")
+        except Exception as exc:  # whatever it is, the database cannot serve
+            raise Unavailable("PostgreSQL does not answer") from exc
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            raise Unavailable("Redis does not answer") from exc
 
     async def open_storage(self) -> None:
         """Open the S3 client (and create the bucket); for workers serving ``files``."""
