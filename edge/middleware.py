@@ -22,7 +22,12 @@ from idp.tracing import TraceContext, new_request_id
 log = logging.getLogger("idp.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ExpectHandler = Callable[[web.Request], Awaitable[None]]
-CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Auth-Mode, X-Request-ID"
+# Every request header the edge reads, the W3C trace context included (a browser app that
+# sent traceparent cross-origin had its request blocked by the preflight).
+CORS_HEADERS = (
+    "Authorization, Content-Type, Idempotency-Key, X-Auth-Mode, X-Request-ID,"
+    " traceparent, tracestate"
+)
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 _HTTP_CODES = {
     404: (ErrorCode.NOT_FOUND, "no such route"),

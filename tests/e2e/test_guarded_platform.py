@@ -369,6 +369,9 @@ async def test_cors_follows_the_allow_list(client: aiohttp.ClientSession) -> Non
         assert r.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
         assert r.headers["Access-Control-Allow-Credentials"] == "true"
         assert "POST" in r.headers["Access-Control-Allow-Methods"]
+        allowed = {h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
+        # Every header the edge reads, the trace context too (it was left out).
+        assert {"authorization", "idempotency-key", "x-request-id", "traceparent"} <= allowed
     async with client.options(
         "/v1/auth/login", headers={**preflight, "Origin": "https://evil.example"}
     ) as r:
