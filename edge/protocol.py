@@ -112,16 +112,22 @@ class _ShapedErrors(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
+        request_id = str(uuid.uuid4())  # the request's own cannot be trusted, if read
+        refused = _error_for(status, exc)
         # The exception's text quotes what the client sent (possibly a token): only its
-        # kind is logged.
+        # kind is logged, with the status and request id the client gets (a 431 was
+        # logged as 400, and the id the client could report was in no line).
         log.warning(
             "malformed HTTP request",
-            extra={"status": status, "error": type(exc).__name__ if exc else None},
+            extra={
+                "request_id": request_id,
+                "status": refused.status,
+                "error": type(exc).__name__ if exc else None,
+            },
         )
         if request.writer.output_size > 0:
             raise ConnectionError("a response is already under way; closing the connection")
-        request_id = str(uuid.uuid4())  # the request's own cannot be trusted, if read
-        response = error_response(_error_for(status, exc), request_id)
+        response = error_response(refused, request_id)
         response.headers["X-Request-ID"] = request_id
         harden(response, "")
         response.force_close()

@@ -265,6 +265,7 @@ async def test_requests_the_parser_refuses_get_the_error_shape_and_leak_no_token
         _request("POST", "/v1/auth/login", b"Content-Encoding: br", body=login),
         b"BREW /v1/auth/me HTTP/9.9\r\n\r\n",
     ]
+    answered: dict[str, int] = {}
     for raw in cases:
         status, headers, body = await _raw(platform, raw)
         assert 400 <= status < 500, (raw[:60], status, body)
@@ -273,8 +274,17 @@ async def test_requests_the_parser_refuses_get_the_error_shape_and_leak_no_token
         assert error["code"] in {"invalid_request", "headers_too_large"}
         assert error["request_id"] == headers["x-request-id"]
         assert token not in body
+        answered[headers["x-request-id"]] = status
     logs = "".join(p.log_path.read_text(errors="replace") for p in platform.processes)
     assert token.decode() not in logs
+    # Each answer's request id is in a log line with the status the client got (a 431
+    # was logged as 400, and the id the client could report was in no line).
+    logged = {
+        line["request_id"]: line["status"]
+        for line in (orjson.loads(text) for text in logs.splitlines() if text.startswith("{"))
+        if line.get("msg") == "malformed HTTP request" and line.get("request_id") in answered
+    }
+    assert logged == answered
 
 
 async def test_odd_headers_and_bodies_are_4xx_never_500(
