@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from edge.routes import ROUTES
-from tests.e2e.conftest import PASSWORD, unique_slug
+from tests.e2e.conftest import PASSWORD, assert_error, unique_slug
 from tests.support.platform import Platform
 
 
@@ -51,6 +51,16 @@ async def test_docs_render_from_local_files(http: aiohttp.ClientSession) -> None
     async with http.get("/openapi.json") as response:
         assert (await response.json())["openapi"].startswith("3.1")
     assert b"isOAS31" in bundle
+    # Only the page's files, and anything else in the error shape: aiohttp's static route
+    # answered a missing file with an empty 404 (and a bad Range with 416) after the
+    # edge had logged and counted 200.
+    for path in ("/docs/static/nope.js", "/docs/static/index.html", "/docs/static/"):
+        async with http.get(path) as response:
+            await assert_error(response, 404, "not_found")
+    ranged = {"Range": "bytes=999999999-"}
+    async with http.get("/docs/static/swagger-ui.css", headers=ranged) as response:
+        assert response.status == 200
+        assert response.content_type == "text/css"
 
 
 @pytest.fixture(scope="session")
