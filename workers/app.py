@@ -176,7 +176,11 @@ async def serve_worker(settings: Settings, families: tuple[str, ...], concurrenc
         for job in _housekeeping(settings, runtime, families, monitor_channel, restore_revocations):
             job.start()
             resources.push_async_callback(_closing(job.name, job.stop))
-        runtime.metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+        served = await runtime.metrics.serve(
+            settings.worker_metrics_host, settings.worker_metrics_port
+        )
+        if served is not None:
+            resources.push_async_callback(_closing("metrics server", served.cleanup))
         broker = build_broker(settings, runtime, families, concurrency)
         # Stops consuming and waits for in-flight handlers (DRAIN_SECONDS).
         resources.push_async_callback(broker.stop)

@@ -2,6 +2,7 @@
 
 import asyncio
 import secrets
+from pathlib import Path
 
 import aiohttp
 import jwt
@@ -65,6 +66,33 @@ async def test_worker_metrics_count_messages_by_routing_key(
     )
     assert "idp_outbox_backlog" in text
     assert "idp_queue_depth" in text
+
+
+def _threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+async def test_idle_connections_to_the_worker_metrics_hold_no_thread_each(
+    http: aiohttp.ClientSession, platform: Platform
+) -> None:
+    """prometheus_client's server gave each connection a thread for as long as the
+    client kept it open (1,000 half-sent requests: 1,007 threads). The metrics are now
+    served on the worker's event loop."""
+    worker = next(p for p in platform.processes if p.name == "worker")
+    before = _threads(worker.popen.pid)
+    idle = [await asyncio.open_connection("127.0.0.1", platform.metrics_port) for _ in range(100)]
+    try:
+        for _, writer in idle:
+            writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # never finished
+            await writer.drain()
+        await asyncio.sleep(0.5)
+        assert _threads(worker.popen.pid) < before + 10
+        async with http.get(f"http://127.0.0.1:{platform.metrics_port}/metrics") as response:
+            assert response.status == 200  # and others are still served
+    finally:
+        for _, writer in idle:
+            writer.close()
 
 
 async def test_request_id_and_trace_cross_the_broker_and_no_secret_is_logged(
