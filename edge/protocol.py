@@ -64,6 +64,18 @@ class _ShapedErrors(RequestHandler):
         self._await_headers()  # a new connection owes its first request's headers
 
     def data_received(self, data: bytes) -> None:
+        if (self._force_close or self._close) and self._request_in_progress:
+            # Shutting down (SIGTERM) while a request's body is still arriving: aiohttp
+            # drops whatever arrives from then on, so the request waited out its budget
+            # and was answered 400 "the body did not arrive in time" for the server's
+            # shutdown. The body is let in; the connection still ends after this request.
+            closing = self._force_close, self._close
+            self._force_close = self._close = False
+            try:
+                super().data_received(data)
+            finally:
+                self._force_close, self._close = closing
+            return
         idle = self._waiter is not None and not self._waiter.done()
         super().data_received(data)
         if self._messages:  # a request's headers are complete: it is being served

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import orjson
 import pytest
 
 from idp.settings import Settings
@@ -122,3 +123,34 @@ async def test_a_late_reply_is_dropped_never_handed_to_another_request(
         assert outcome.status == 200
         assert outcome.body["user"]["id"] == owner["user"]["id"]
         assert "expires_in" not in outcome.body  # never the login's reply
+
+
+async def test_sigterm_lets_a_body_still_arriving_finish(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Shutting down, aiohttp dropped every byte that arrived: a login whose body was
+    half sent when SIGTERM came waited out its budget and was answered 400 "the body did
+    not arrive in time", for the server's shutdown (an operability audit)."""
+    platform = _platform(settings, tmp_path, "drain-body", REQUEST_TIMEOUT_SECONDS="10")
+    platform.start_worker()
+    edge = platform.start_edge()
+    try:
+        platform.wait_ready()
+        body = orjson.dumps(await _owner(platform))
+        reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+        writer.write(
+            b"POST /v1/auth/login HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n"
+            b"X-Auth-Mode: bearer\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10]
+        )
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the request is in progress, its body half there
+        stopping = asyncio.create_task(asyncio.to_thread(edge.stop, 30.0))
+        await asyncio.sleep(0.5)  # the edge has begun to shut down
+        writer.write(body[10:])
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), 15)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert await stopping == 0
+    finally:
+        platform.stop()
