@@ -222,9 +222,7 @@ class AuthService:
             # Refused unchecked: audited too (at most once a minute per account), so
             # that a guessing campaign leaves a trace past its first failures.
             if delayed.report and tenant is not None:
-                await self._record_failed_login(
-                    tenant.id, user, email, call, action="auth.login_throttled"
-                )
+                await self._record_failed_login(tenant.id, user, email, call, throttled=True)
             raise
         rehash = (
             await self._hasher.hash(request.password)
@@ -393,7 +391,8 @@ class AuthService:
         user: UserRecord | None,
         email: str,
         call: Call,
-        action: str = "auth.login_failed",
+        *,
+        throttled: bool = False,
     ) -> None:
         """Audit and announce a failure (a refusal by the account's delay is audited
         only); an unknown email costs the same writes. The address of an unknown account
@@ -405,7 +404,7 @@ class AuthService:
                 uow,
                 call,
                 tenant_id=tenant_id,
-                action=action,
+                action="auth.login_throttled" if throttled else "auth.login_failed",
                 actor_id=None,
                 target_type="user",
                 target_id=user_id,
@@ -413,7 +412,7 @@ class AuthService:
                 if user is not None
                 else {"email": escaped(email, MAX_EMAIL_CHARS), "unknown": True},
             )
-            if action != "auth.login_failed":
+            if throttled:
                 return
             emit(
                 uow,
