@@ -48,15 +48,15 @@ async def test_a_token_is_invisible_from_another_tenant(runtime: Runtime) -> Non
             uow,
             tenant_id=a.tenant.id,
             user_id=a.user.id,
-            purpose="invite",
+            purpose="password_reset",
             ttl=timedelta(hours=1),
             now=now,
         )
     assert token is not None
     async with runtime.db.transaction(b.tenant.id) as uow:
-        assert await one_time_tokens.redeem(uow, token, ("invite",), now) is None
+        assert await one_time_tokens.redeem(uow, token, ("password_reset",), now) is None
     async with runtime.db.transaction(a.tenant.id) as uow:
-        assert await one_time_tokens.redeem(uow, token, ("invite",), now) is not None
+        assert await one_time_tokens.redeem(uow, token, ("password_reset",), now) is not None
 
 
 def test_malformed_tokens_name_no_tenant() -> None:
