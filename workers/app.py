@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
@@ -57,15 +58,16 @@ def build_broker(
         apply_types=False,
     )
     for family in families:
-        # Replies go to direct reply-to, where a publisher confirm tells nothing the
-        # requester does not learn anyway: frames on a channel are handled in order, so
-        # the reply is routed before the ack that follows it (docs/performance.md).
+        # Replies go out on a connection of their own (workers.replies), written before
+        # the ack (docs/reliability.md).
         _subscribe(broker, family_queue(family), concurrency, _consumer(routers[family], runtime))
     _subscribe(
         broker,
         QUEUE_UNROUTED,
         16,
-        _requeued_on_failure(unrouted.answer, "message could not be settled"),
+        _requeued_on_failure(
+            functools.partial(unrouted.answer, runtime.replies), "message could not be settled"
+        ),
     )
     _subscribe(
         broker,

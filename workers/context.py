@@ -15,6 +15,7 @@ class Client:
     ip: str | None = None
     user_agent: str | None = None
     publisher: str | None = None  # the AMQP user_id property, which RabbitMQ checks
+    vouched: bool = False  # the edge signed the request
 
     @property
     def rate_key(self) -> str:

@@ -28,12 +28,13 @@ from idp import amqp_properties
 from idp.security.authn import SessionEnded, bearer_token
 from idp.security.tokens import AccessClaims, TokenError
 from idp.tracing import TraceContext, new_request_id
-from workers import idempotency
+from workers import idempotency, replies
 from workers.context import Call
 from workers.db_errors import is_transient
 from workers.encoded import Encoded
 from workers.errors import DomainError
 from workers.incoming import body_of, client_of, deadline_of, header, is_last_delivery
+from workers.replies import ReplyLost, ReplyPublisher
 from workers.routing import FamilyRouter, Handler
 from workers.runtime import Runtime
 from workers.uow import COMMIT_DEADLINE
@@ -259,6 +260,12 @@ async def dispatch(
         message_id=message.message_id,
         client=client_of(message, runtime.client_key),
     )
+    if message.reply_to and (refused := replies.refusal(message.reply_to, message.user_id)):
+        # No reply can go where it asks, so nothing is applied: the log says why.
+        await message.ack()
+        log.warning("reply_to refused", extra={"request_id": call.request_id, "reason": refused})
+        log_message(call.request_id, trace, action_key(router, message), 400, 0.0)
+        return
     metrics = runtime.metrics
     metrics.in_flight.inc()
     reply: ReplyOk | ReplyError
@@ -276,6 +283,12 @@ async def dispatch(
             reply = error_reply(
                 ErrorCode.INVALID_REQUEST,
                 "message_id must not contain U+0000; nothing was applied",
+            )
+        elif len(message.body) > runtime.settings.max_body_bytes:
+            # Before it is parsed: a body the edge would refuse costs a worker no more.
+            reply = error_reply(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"the body is over {runtime.settings.max_body_bytes} bytes; nothing was applied",
             )
         elif (deadline := deadline_of(message)) is not None and time.time() > deadline:
             reply = error_reply(
@@ -296,7 +309,15 @@ async def dispatch(
     finally:
         metrics.in_flight.dec()
     if message.reply_to:
-        await publish_reply(message, reply, call.request_id)
+        try:
+            if call.client.vouched:
+                await _reply_on_channel(message, reply, call.request_id)
+            else:
+                await publish_reply(runtime.replies, message, reply, call.request_id)
+        except ReplyLost:
+            # Settled all the same: a redelivery would apply nothing new and lose its
+            # reply the same way.
+            log.warning("reply lost", extra={"request_id": call.request_id})
     status = 200 if isinstance(reply, ReplyOk) else reply.error.status
     if status == 500:
         await message.reject(requeue=False)  # to idp.dead, with the caller already answered
@@ -338,18 +359,36 @@ def log_message(
 
 
 async def publish_reply(
+    publisher: ReplyPublisher,
+    message: AbstractIncomingMessage,
+    reply: ReplyOk | ReplyError,
+    request_id: str,
+) -> None:
+    """A reply to another publisher than the edge, on the replies' own connection."""
+    await publisher.publish(
+        message.reply_to or "", _encode(reply), _properties(message, request_id)
+    )
+
+
+async def _reply_on_channel(
     message: AbstractIncomingMessage, reply: ReplyOk | ReplyError, request_id: str
 ) -> None:
+    """A reply to the edge, on the channel its request came on: frames on a channel are
+    handled in order, so the reply is routed before the ack that follows it."""
     channel: AmqpChannel = message.channel
     await channel.basic_publish(
         _encode(reply),
         exchange="",
         routing_key=message.reply_to or "",
-        properties=Basic.Properties(
-            correlation_id=message.correlation_id,
-            content_type="application/json",
-            headers={"x-request-id": request_id},
-        ),
+        properties=_properties(message, request_id),
+    )
+
+
+def _properties(message: AbstractIncomingMessage, request_id: str) -> Basic.Properties:
+    return Basic.Properties(
+        correlation_id=message.correlation_id,
+        content_type="application/json",
+        headers={"x-request-id": request_id},
     )
 
 

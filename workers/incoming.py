@@ -49,7 +49,7 @@ def client_of(message: AbstractIncomingMessage, key: bytes) -> Client:
             key, signature, message.message_id, deadline, ip or "", user_agent or ""
         )
     ):
-        return Client(ip=ip or None, user_agent=user_agent or None)
+        return Client(ip=ip or None, user_agent=user_agent or None, vouched=True)
     return Client(publisher=message.user_id or None)
 
 

@@ -24,6 +24,7 @@ from workers.files.service import FileService
 from workers.files.storage import FileStorage
 from workers.metrics import WorkerMetrics
 from workers.permission_check import PermissionCheck
+from workers.replies import ReplyPublisher
 from workers.roles.service import RolesService
 from workers.uow import Database
 from workers.users.service import UsersService
@@ -52,6 +53,7 @@ class Runtime:
     throttle: Throttle
     session_control: SessionControl
     passwords: PasswordFlows
+    replies: ReplyPublisher
     client_key: bytes  # verifies the edge's client headers (idp.security.client_headers)
 
     @classmethod
@@ -100,6 +102,7 @@ class Runtime:
             passwords=PasswordFlows(
                 db=db, hasher=hasher, ender=ender, throttle=throttle, clock=clock
             ),
+            replies=ReplyPublisher(settings.amqp_url),
             client_key=client_headers.signing_key(settings.jwt_secret),
         )
 
@@ -120,6 +123,7 @@ class Runtime:
         await self.files.storage.open()
 
     async def close(self) -> None:
+        await self.replies.close()
         await self.files.storage.close()
         self.hasher.close()
         await self.redis.aclose()

@@ -3,6 +3,7 @@ events, and nothing that reads another's requests or answers for the workers (SP
 publisher with broker access can do nothing an anonymous HTTP client cannot)."""
 
 import asyncio
+import re
 import secrets
 import shutil
 import subprocess
@@ -22,10 +23,14 @@ from idp.settings import Settings
 from tests.support.env import vhost_of
 from tests.support.platform import Platform
 
-# What docs/messages.md ("A broker account for another system") tells operators to set.
-CONFIGURE = r"^(amq\.gen-.*|ext\..*)$"
-WRITE = r"^(idp\.rpc|amq\.gen-.*|ext\..*)$"
-READ = r"^(idp\.events|amq\.gen-.*|ext\..*)$"
+
+def _permissions(user: str) -> tuple[str, str, str]:
+    """What docs/messages.md ("A broker account for another system") tells operators to
+    set for ``user``: configure, write, read."""
+    own = rf"amq\.gen-.*|ext\.{re.escape(user)}\..*"
+    return rf"^({own})$", rf"^(idp\.rpc|{own})$", rf"^(idp\.events|{own})$"
+
+
 T = TypeVar("T")
 
 
@@ -42,7 +47,7 @@ def system_url(settings: Settings, platform: Platform) -> Iterator[str]:
     user, password = f"idp-test-system-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(16)
     _ctl("add_user", "--", user, password)  # a password may begin with "-"
     try:
-        _ctl("set_permissions", "-p", vhost_of(settings.amqp_url), user, CONFIGURE, WRITE, READ)
+        _ctl("set_permissions", "-p", vhost_of(settings.amqp_url), user, *_permissions(user))
         parts = urlsplit(settings.amqp_url)
         netloc = f"{user}:{password}@{parts.hostname}:{parts.port or 5672}"
         yield urlunsplit(parts._replace(netloc=netloc))
@@ -121,3 +126,28 @@ async def test_the_account_cannot_read_requests_or_answer_for_the_workers(
 ) -> None:
     with pytest.raises(ChannelAccessRefused):
         await _on_channel(system_url, attack)
+
+
+async def test_the_account_takes_replies_on_its_own_named_queue_only(system_url: str) -> None:
+    user = urlsplit(system_url).username or ""
+
+    async def call(channel: AbstractChannel) -> list[dict[str, Any]]:
+        queue = await channel.declare_queue(f"ext.{user}.replies", auto_delete=True)
+        rpc = await channel.get_exchange(EXCHANGE_RPC, ensure=False)
+        for user_id in (user, None):  # without user_id, nobody vouches the queue is its
+            await rpc.publish(
+                aio_pika.Message(b"{}", correlation_id="1", reply_to=queue.name, user_id=user_id),
+                routing_key="auth.me",
+            )
+        replies: list[dict[str, Any]] = []
+        until = asyncio.get_running_loop().time() + 1.5
+        while asyncio.get_running_loop().time() < until:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+            else:
+                replies.append(orjson.loads(message.body))
+        return replies
+
+    replies = await _on_channel(system_url, call)
+    assert [reply["error"]["status"] for reply in replies] == [401]

@@ -37,7 +37,9 @@ def _signed(ip: str, agent: str, key: bytes = KEY, message_id: str = "m-1") -> d
 
 
 def test_headers_the_edge_signed_are_believed() -> None:
-    assert _client_of(_Message(_signed("10.0.0.7", "curl/8"))) == Client("10.0.0.7", "curl/8")
+    assert _client_of(_Message(_signed("10.0.0.7", "curl/8"))) == Client(
+        "10.0.0.7", "curl/8", vouched=True
+    )
 
 
 def test_headers_a_publisher_wrote_itself_are_neither_counted_nor_recorded() -> None:
