@@ -1,7 +1,14 @@
 """Base classes and shared field types for the contract models."""
 
+import functools
+import types
 import unicodedata
-from typing import Annotated, Any, ClassVar, NoReturn
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Literal, NoReturn, Union, get_args, get_origin
+from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -133,43 +140,111 @@ HASHED_ONLY = frozenset({"password", "current_password", "new_password", "owner.
 
 def _reject_unstorable(value: Any) -> None:
     """Walk the body without recursion, whatever its depth (an explicit stack). A refusal
-    names the field it found (``details`` lists fields, SPEC 4), e.g. ``owner.name``."""
-    pending: list[tuple[Any, int, str]] = [(value, 0, "")]
+    names the field it found (``details`` lists fields, SPEC 4), e.g. ``owner.name``.
+
+    Built for a 1 MiB body of half a million items: a container's scalars are checked in
+    place, only containers go on the stack, and a path is spelled only for a refusal
+    (each container carries its key and its parent's entry instead)."""
+    pending: list[tuple[Any, int, Any]] = [(value, 0, None)]
     while pending:
-        item, depth, path = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item and path not in HASHED_ONLY:
-                _refuse(path, "text must not contain NUL characters")
-        elif isinstance(item, bool):
+        item, depth, place = pending.pop()
+        if not isinstance(item, dict | list):
+            _check_scalar(item, place)
             continue
-        elif isinstance(item, int):
-            if item not in _INT64:
-                _refuse(path, "integers must fit in 64 bits")
-        elif isinstance(item, float):
-            # PostgreSQL's jsonb keeps 1e23 as the exact integer 10^23, which then comes
-            # back as an integer no JSON encoder here can write (a 500 otherwise).
-            if not -_FLOAT_BOUND < item < _FLOAT_BOUND:
-                _refuse(path, "numbers must lie within ±2^63")
-        elif isinstance(item, dict | list):
-            if depth >= MAX_NESTING:
-                _refuse(path, f"values must not be nested more than {MAX_NESTING} levels")
-            if isinstance(item, dict):
-                pending.extend((key, depth + 1, path) for key in item)
-                pending.extend(
-                    (child, depth + 1, f"{path}.{key}" if path else str(key))
-                    for key, child in item.items()
-                )
-            else:
-                pending.extend(
-                    (child, depth + 1, f"{path}.{index}" if path else str(index))
-                    for index, child in enumerate(item)
-                )
+        if depth >= MAX_NESTING:
+            _check_depth(place)
+        depth += 1
+        if isinstance(item, dict):
+            for key in item:
+                if "\x00" in key:
+                    _check_scalar(key, place)
+            pairs: Any = item.items()
+        else:
+            pairs = enumerate(item)
+        for key, child in pairs:
+            kind = type(child)
+            if kind is str:
+                if "\x00" in child:
+                    _check_scalar(child, (key, place))
+            elif kind is int:
+                if child not in _INT64:
+                    _check_scalar(child, (key, place))
+            elif kind is dict or kind is list:
+                if child:
+                    pending.append((child, depth, (key, place)))
+                elif depth >= MAX_NESTING:
+                    _check_depth((key, place))
+            elif kind is not bool and kind is not type(None):
+                _check_scalar(child, (key, place))
+
+
+def _check_depth(place: Any) -> NoReturn:
+    _refuse(_path(place), f"values must not be nested more than {MAX_NESTING} levels")
+
+
+def _check_scalar(item: Any, place: Any) -> None:
+    if isinstance(item, str):
+        if "\x00" in item:
+            path = _path(place)
+            if path not in HASHED_ONLY:
+                _refuse(path, "text must not contain NUL characters")
+    elif isinstance(item, bool):
+        return
+    elif isinstance(item, int):
+        if item not in _INT64:
+            _refuse(_path(place), "integers must fit in 64 bits")
+    elif isinstance(item, float) and not -_FLOAT_BOUND < item < _FLOAT_BOUND:
+        # PostgreSQL's jsonb keeps 1e23 as the exact integer 10^23, which then comes
+        # back as an integer no JSON encoder here can write (a 500 otherwise).
+        _refuse(_path(place), "numbers must lie within ±2^63")
+
+
+def _path(place: Any) -> str:
+    """``owner.name`` from the chain of (key, parent) a walked item carries."""
+    keys: list[str] = []
+    while place is not None:
+        key, place = place
+        keys.append(str(key))
+    return ".".join(reversed(keys))
+
+
+def _containers(annotation: Any) -> frozenset[type]:
+    """The JSON containers (dict, list) a field of this type takes that the walk must
+    look into. A container of another kind is refused by the type alone, and a nested
+    request model walks its own fields (with their paths under the field's)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _containers(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return frozenset().union(*(_containers(arg) for arg in get_args(annotation)))
+    if origin is Literal or annotation is type(None):
+        return frozenset()
+    if isinstance(annotation, type) and issubclass(annotation, (Request, *_SCALARS)):
+        return frozenset()
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return frozenset({dict})
+    if isinstance(origin, type) and issubclass(origin, Sequence | AbstractSet):
+        return frozenset({list})
+    return frozenset({dict, list})  # Any, a view model, ...
+
+
+_SCALARS = (str, int, float, bool, UUID, date, datetime, Enum, bytes)
 
 
 def _refuse(path: str, reason: str) -> NoReturn:
     # The model validator runs before the fields, so pydantic gives it no location:
     # ``field`` carries it to ``contracts.envelope.validation_details``.
     raise PydanticCustomError("value_error", reason, {"field": path or "body"})
+
+
+@functools.cache
+def _fields_of(model: type[BaseModel]) -> dict[str, frozenset[type]]:
+    """A request model's keys (names and aliases), each with the containers it takes."""
+    fields: dict[str, frozenset[type]] = {}
+    for name, field in model.model_fields.items():
+        for key in {name, field.alias or name}:
+            fields[key] = _containers(field.annotation)
+    return fields
 
 
 class Request(BaseModel):
@@ -192,14 +267,20 @@ class Request(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        stored = data
-        if isinstance(data, dict):
-            stored = {
+        if not isinstance(data, dict):
+            return data  # pydantic refuses anything but an object, unread
+        # Only what the fields will take is walked: an unknown key, or a container the
+        # field's type does not take, is refused by pydantic without a look inside.
+        fields = _fields_of(cls)
+        _reject_unstorable(
+            {
                 key: value
                 for key, value in data.items()
-                if not (key in cls.parsed_only and isinstance(value, str))
+                if key in fields
+                and not (key in cls.parsed_only and isinstance(value, str))
+                and (type(value) in fields[key] or not isinstance(value, dict | list))
             }
-        _reject_unstorable(stored)
+        )
         return data
 
 

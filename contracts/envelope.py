@@ -54,10 +54,14 @@ def error_reply(
 def validation_details(exc: ValidationError) -> list[FieldError]:
     """The ``details`` of a 400: one entry per failing field, with its dotted path."""
     return [
-        FieldError(
-            field=".".join(str(p) for p in err["loc"])
-            or str((err.get("ctx") or {}).get("field") or "body"),
-            message=err["msg"],
-        )
+        FieldError(field=_field(err["loc"], err.get("ctx")), message=err["msg"])
         for err in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def _field(loc: tuple[int | str, ...], ctx: dict[str, Any] | None) -> str:
+    """The dotted path: pydantic's location, then the field a model's own check names
+    (contracts.base: ``owner`` + ``name`` is ``owner.name``)."""
+    named = str((ctx or {}).get("field") or "")
+    path = [str(part) for part in loc] + ([named] if named and named != "body" else [])
+    return ".".join(path) or "body"
