@@ -13,7 +13,7 @@ import aio_pika
 import aiohttp
 import orjson
 import pytest
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from contracts.actions import EXCHANGE_RPC
 from idp.settings import Settings
@@ -37,12 +37,7 @@ async def _forged_direct_reply_to_name(settings: Settings) -> str:
         await channel.default_exchange.publish(
             aio_pika.Message(b"{}", reply_to="amq.rabbitmq.reply-to"), routing_key=inbox.name
         )
-        seen = None
-        for _ in range(50):
-            seen = await inbox.get(no_ack=True, fail=False)
-            if seen is not None:
-                break
-            await asyncio.sleep(0.05)
+        seen = await _first(inbox, 2.5)
         assert seen is not None
         assert seen.reply_to
     prefix, pid, key = seen.reply_to.rsplit(".", 2)
@@ -53,6 +48,16 @@ async def _forged_direct_reply_to_name(settings: Settings) -> str:
     other = bytes(ord("1") if digit != ord("1") else ord("2") for digit in node.group(1))
     forged = term.replace(node.group(1), other)
     return f"{prefix}.{base64.b64encode(forged).decode()}.{key}"
+
+
+async def _first(queue: AbstractQueue, wait: float) -> AbstractIncomingMessage | None:
+    """The first message ``queue`` gets within ``wait`` seconds, if any."""
+    until = time.monotonic() + wait
+    while time.monotonic() < until:
+        if (message := await queue.get(no_ack=True, fail=False)) is not None:
+            return message
+        await asyncio.sleep(0.05)
+    return None
 
 
 async def _publish(
@@ -182,12 +187,7 @@ async def test_an_amqp_body_over_the_limit_is_refused_unread(
             aio_pika.Message(body, correlation_id="big", reply_to=replies.name),
             routing_key="auth.login",
         )
-        message = None
-        for _ in range(100):
-            message = await replies.get(no_ack=True, fail=False)
-            if message is not None:
-                break
-            await asyncio.sleep(0.05)
+        message = await _first(replies, 5.0)
     assert message is not None
     error = orjson.loads(message.body)["error"]
     assert (error["status"], error["code"]) == (413, "payload_too_large")
