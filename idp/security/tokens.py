@@ -133,7 +133,12 @@ class TokenCodec:
         seed: bytes | None = None,
         as_of: int | None = None,
     ) -> TokenPair:
-        """A fresh access and refresh token for one session; the refresh never outlives it.
+        """A fresh access and refresh token for one session; neither outlives it.
+
+        SPEC 4.2 gives the access token ``iat`` + 15 min; a pair issued in the session's
+        last quarter hour stops at the session's end instead, as the refresh token does:
+        an ended session is not checked for on each request (only revoked ones are), so
+        a longer access token would keep it alive past ``SESSION_MAX_AGE``.
 
         With a ``seed`` (32 random bytes) the two ``jti`` values are taken from it instead
         of drawn here, so the same seed, time and claims sign the same pair again: a login
@@ -152,6 +157,7 @@ class TokenCodec:
             if seed is not None
             else (secrets.token_urlsafe(JTI_BYTES), secrets.token_urlsafe(JTI_BYTES))
         )
+        access_exp = min(now + self._access_ttl, session_ends_at)
         access = self._jwt.encode(
             {
                 "iss": self._issuer,
@@ -164,7 +170,7 @@ class TokenCodec:
                 "jti": access_jti,
                 "iat": now,
                 "nbf": now,
-                "exp": now + self._access_ttl,
+                "exp": access_exp,
             },
             self._access_key,
             algorithm=ALGORITHM,
@@ -190,7 +196,7 @@ class TokenCodec:
         return TokenPair(
             access,
             refresh,
-            max(now + self._access_ttl - current, 0),
+            max(access_exp - current, 0),
             max(refresh_exp - current, 0),
         )
 

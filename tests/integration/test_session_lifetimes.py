@@ -10,6 +10,7 @@ import pytest
 from contracts.auth import LoginResult, RefreshRequest
 from idp.settings import Settings
 from tests.integration.conftest import a_call, new_tenant
+from workers.errors import Unauthenticated
 from workers.context import Call
 from workers.runtime import Runtime
 
@@ -82,3 +83,30 @@ async def test_an_idle_session_whose_refresh_token_expired_is_not_live(
     clock.advance(120)
     assert (await moved.session_control.list_own(call)).items == []
     assert (await moved.session_control.list_of_user(call, owner.user.id)).items == []
+
+
+async def test_no_token_outlives_the_session_near_its_absolute_end(
+    settings: Settings, clock: Clock
+) -> None:
+    """With sessions of 10 min (SESSION_MAX_AGE=600), a 15-min access token would live 5
+    min past its session's end, and a refresh just before the end would hand out another
+    one: both stop at the end now, and a refresh after it is 401."""
+    runtime = Runtime.open(settings.model_copy(update={"session_max_age": 600}), clock=clock)
+    try:
+        owner = await new_tenant(runtime)
+        codec = runtime.authenticator.codec
+        ends = codec.verify_refresh(owner.refresh_token or "").exp
+        assert abs(ends - (clock.now.timestamp() + 600)) <= 1
+        assert codec.verify_access(owner.access_token or "").exp == ends
+        assert owner.expires_in <= 600
+        clock.advance(590)
+        child = await runtime.auth.refresh(
+            RefreshRequest(refresh_token=owner.refresh_token), a_call()
+        )
+        assert codec.verify_access(child.access_token or "").exp == ends
+        assert codec.verify_refresh(child.refresh_token or "").exp == ends
+        clock.advance(20)
+        with pytest.raises(Unauthenticated):
+            await runtime.auth.refresh(RefreshRequest(refresh_token=child.refresh_token), a_call())
+    finally:
+        await runtime.close()

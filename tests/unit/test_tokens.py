@@ -76,6 +76,20 @@ def test_refresh_token_never_outlives_the_session(settings: Settings) -> None:
     assert pair.refresh_expires_in <= 3600
 
 
+def test_access_token_never_outlives_the_session(settings: Settings) -> None:
+    """A pair issued 5 min before the session's absolute end: its access token used to
+    live 15 min, 10 of them past the end, and nothing on the request path checks the
+    end (only revocations). It now stops with the session and says so."""
+    codec = TokenCodec(settings)
+    ends = int(time.time()) + 300
+    pair = _pair(codec, session_ends_at=ends)
+    assert codec.verify_access(pair.access_token).exp == ends
+    assert 298 <= pair.access_expires_in <= 300
+    roomy = _pair(codec)  # far from the end: the full 15 minutes of SPEC 4.2
+    claims = codec.verify_access(roomy.access_token)
+    assert claims.exp - claims.iat == settings.access_token_ttl == roomy.access_expires_in
+
+
 def test_refresh_token_is_not_an_access_token_nor_the_reverse(settings: Settings) -> None:
     codec = TokenCodec(settings)
     pair = _pair(codec)
