@@ -81,6 +81,10 @@ async def readyz(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
 
     async def ping(family: str) -> bool:
+        # A family with no consumer cannot answer: say so at once, not after the timeout
+        # (a probe with a shorter timeout of its own would see no answer at all).
+        if not await gateway.has_worker(family):
+            return False
         try:
             reply = await gateway.requester.call(
                 PING[family].key,

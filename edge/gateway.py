@@ -66,6 +66,10 @@ class Gateway:
     async def close(self) -> None:
         await self._presence.close()
 
+    async def has_worker(self, family: str) -> bool:
+        """False when ``family``'s queue was just seen with no consumer (edge.availability)."""
+        return await self._presence.available(family)
+
     @property
     def origins(self) -> OriginPolicy:
         return self._origins
