@@ -1,7 +1,7 @@
 """The users family: the tenant, its users and its audit trail (SPEC 4.3)."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
@@ -13,6 +13,10 @@ from contracts.paging import DEFAULT_LIMIT, Cursor, PageLimit, ResourceId
 
 RoleRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Search = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A tenant's settings, as compact JSON, once a patch is merged into them.
+MAX_SETTINGS_BYTES = 16 * 1024
+# A patch itself: one that replaces or removes all of them is not much larger.
+MAX_SETTINGS_PATCH_BYTES = 4 * MAX_SETTINGS_BYTES
 
 
 class ListUsersRequest(Request):
@@ -54,6 +58,7 @@ class UpdateTenantRequest(Request):
     name: DisplayName | None = None
     # A JSON merge patch (RFC 7386) applied to the tenant's settings: null removes a key.
     settings: dict[str, Any] | None = None
+    bounded: ClassVar[dict[str, int]] = {"settings": MAX_SETTINGS_PATCH_BYTES}
 
 
 class ListAuditRequest(Request):

@@ -350,6 +350,16 @@ async def test_the_tenant_is_read_and_patched(http: aiohttp.ClientSession) -> No
         http, "PATCH", "/v1/tenant", tenant.owner, {"settings": {"big": "x" * 20000}}
     )
     assert status == 400
+    assert body["error"]["details"] == [{"field": "settings", "message": "at most 16384 bytes"}]
+    # A patch far past that is refused before it is read through, in the same shape.
+    status, body = await call(
+        http, "PATCH", "/v1/tenant", tenant.owner, {"settings": {"k": [[0]] * 200_000}}
+    )
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+    assert body["error"]["details"] == [
+        {"field": "settings", "message": "at most 65536 bytes of JSON"}
+    ]
     status, body = await call(http, "PATCH", "/v1/tenant", tenant.owner, {"slug": "other"})
     assert status == 400
     status, audit = await call(

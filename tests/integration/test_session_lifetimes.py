@@ -10,8 +10,8 @@ import pytest
 from contracts.auth import LoginResult, RefreshRequest
 from idp.settings import Settings
 from tests.integration.conftest import a_call, new_tenant
-from workers.errors import Unauthenticated
 from workers.context import Call
+from workers.errors import Unauthenticated
 from workers.runtime import Runtime
 
 

@@ -132,6 +132,32 @@ def test_bodies_nested_past_the_bound_are_refused_whatever_their_depth() -> None
         assert [d.field for d in validation_details(refused.value)] == ["owner"]
 
 
+def test_an_oversized_settings_patch_is_refused_before_it_is_walked() -> None:
+    """A 1 MiB patch of tiny lists took ~0.25 s to walk, holding the worker's event loop,
+    only to be refused afterwards for exceeding the 16 KiB of settings. Its size is now
+    checked first: refused by name, with what the walk would have found unread."""
+    from contracts.users import MAX_SETTINGS_PATCH_BYTES, UpdateTenantRequest
+
+    tiny_lists = {"k": [[0]] * 200_000}
+    with pytest.raises(
+        ValidationError, match=f"at most {MAX_SETTINGS_PATCH_BYTES} bytes"
+    ) as refused:
+        UpdateTenantRequest.model_validate({"settings": tiny_lists})
+    assert [d.field for d in validation_details(refused.value)] == ["settings"]
+    # Bigger than the bound and with a NUL deep inside: the size is what is reported.
+    hidden = {"k": [[0]] * 20_000, "z": "a\x00"}
+    with pytest.raises(ValidationError, match="bytes") as refused:
+        UpdateTenantRequest.model_validate({"settings": hidden})
+    assert "NUL" not in str(refused.value)
+    # Within the bound, the walk still refuses what cannot be stored.
+    with pytest.raises(ValidationError, match="NUL"):
+        UpdateTenantRequest.model_validate({"settings": {"k": [[0]] * 1000, "z": "a\x00"}})
+    just_fits = {"k": "x" * (MAX_SETTINGS_PATCH_BYTES - len('{"k":""}'))}
+    assert UpdateTenantRequest.model_validate({"settings": just_fits}).settings == just_fits
+    with pytest.raises(ValidationError, match="bytes"):
+        UpdateTenantRequest.model_validate({"settings": {**just_fits, "": 0}})
+
+
 def test_a_nested_models_refusal_names_the_field_under_its_parent() -> None:
     with pytest.raises(ValidationError) as refused:
         SignupRequest.model_validate(

@@ -8,15 +8,18 @@ import orjson
 
 from contracts.envelope import FieldError
 from contracts.models import Tenant
-from contracts.users import AuditPage, ListAuditRequest, UpdateTenantRequest
+from contracts.users import (
+    MAX_SETTINGS_BYTES,
+    AuditPage,
+    ListAuditRequest,
+    UpdateTenantRequest,
+)
 from workers.context import Call
 from workers.errors import InvalidRequest, NotFound
 from workers.journal import audit, emit
 from workers.pagination import decode_cursor, encode_cursor
 from workers.uow import Database
 from workers.users import repository as users
-
-MAX_SETTINGS_BYTES = 16 * 1024
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
