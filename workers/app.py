@@ -73,7 +73,10 @@ def build_broker(
         broker,
         QUEUE_DEAD_INTAKE,
         16,
-        _requeued_on_failure(dead_letters.keep, "dead letter could not be kept"),
+        _requeued_on_failure(
+            functools.partial(dead_letters.keep, runtime.replies, runtime.client_key),
+            "dead letter could not be kept",
+        ),
         # Confirms: the redacted copy is in idp.dead before the original is acked.
         publisher_confirms=True,
     )

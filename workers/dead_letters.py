@@ -9,13 +9,21 @@ would be a store of usable secrets at rest (SPEC 4.2 and 4.4 store only hashes).
 
 So ``idp.dlx`` feeds ``idp.dead.intake``, which every worker consumes:
 
-- an expired request is dropped: its caller was answered 504 long ago, and a retry is
-  the caller's (with the same message id, safely);
+- an expired request is dropped, and answered 504 ``timeout`` (SPEC 5: every request
+  gets a reply): a publisher on the broker learns that its budget ran out in the queue,
+  and that a retry with the same message id is how to learn the outcome, rather than
+  waiting for a reply that would never come. The edge is not answered again: it
+  answered its client 504 when the budget ran out;
 - anything else goes on to ``idp.dead`` with the ``authorization`` header removed and
   every secret field of its JSON body replaced by ``"[redacted]"`` (a body that is not
   JSON, which could hide anything, is dropped), marked ``x-idp-redacted``, with its
   other properties and the broker's ``x-death`` headers kept for whoever investigates;
-  published with a confirm before the intake message is acked.
+  published with a confirm before the intake message is acked. A request that reached
+  the delivery limit without an answer (its workers kept dying on it) is then answered
+  500; one a worker rejected on its last delivery was answered then.
+
+Replies go where a worker's would (``workers.replies.refusal``), on the replies' own
+connection.
 """
 
 import logging
@@ -27,6 +35,13 @@ from aiormq.abc import AbstractChannel as AmqpChannel
 from pamqp.commands import Basic
 
 from contracts.actions import QUEUE_DEAD
+from contracts.envelope import ReplyError, error_reply
+from contracts.errors import ErrorCode
+from idp.tracing import new_request_id
+from workers import replies
+from workers.dispatch import publish_reply
+from workers.incoming import client_of, header
+from workers.replies import ReplyLost, ReplyPublisher
 
 log = logging.getLogger("idp.worker")
 
@@ -76,8 +91,22 @@ def redacted_body(body: bytes) -> bytes:
     return orjson.dumps(redact(decoded)) if decoded is not None else b""
 
 
-async def keep(message: AbstractIncomingMessage) -> None:
-    """Drop an expired request; pass anything else on to ``idp.dead`` without its secrets.
+EXPIRED = error_reply(
+    ErrorCode.TIMEOUT,
+    "the request's budget ran out in its queue before a worker took it; send it again "
+    "with the same message_id to learn its outcome",
+)
+UNHANDLED = error_reply(
+    ErrorCode.INTERNAL,
+    "the request could not be handled and was set aside for investigation",
+)
+
+
+async def keep(
+    publisher: ReplyPublisher, edge_key: bytes, message: AbstractIncomingMessage
+) -> None:
+    """Drop an expired request; pass anything else on to ``idp.dead`` without its secrets;
+    answer the publisher of a request that got no answer.
 
     The message is acked only once ``idp.dead`` has confirmed the redacted copy (the
     intake channel has publisher confirms; a nack or a return raises, and the caller
@@ -90,6 +119,7 @@ async def keep(message: AbstractIncomingMessage) -> None:
             "expired request dropped",
             extra={"routing_key": message.type, "message_id": message.message_id},
         )
+        await _answer(publisher, edge_key, message, EXPIRED)
         await message.ack()
         return
     headers = {
@@ -118,4 +148,24 @@ async def keep(message: AbstractIncomingMessage) -> None:
         "dead letter kept",
         extra={"routing_key": message.type, "message_id": message.message_id, "reason": reason},
     )
+    if reason == "delivery_limit":
+        await _answer(publisher, edge_key, message, UNHANDLED)
     await message.ack()
+
+
+async def _answer(
+    publisher: ReplyPublisher, edge_key: bytes, message: AbstractIncomingMessage, reply: ReplyError
+) -> None:
+    """``reply`` to a dead-lettered request's publisher, if it named a reply queue a
+    worker would answer in, and is not the edge (whose budget, the message's own, ran
+    out before the broker let it go)."""
+    reply_to = message.reply_to
+    if not reply_to or replies.refusal(reply_to, message.user_id) is not None:
+        return
+    if client_of(message, edge_key).vouched:
+        return
+    request_id = new_request_id(header(message, "x-request-id"))
+    try:
+        await publish_reply(publisher, message, reply, request_id)
+    except ReplyLost:  # settled all the same, like any other request (workers.dispatch)
+        log.warning("reply lost", extra={"request_id": request_id})

@@ -26,6 +26,8 @@ from contracts.actions import (
 )
 from contracts.base import Empty, Request, View
 from edge.requester import Requester
+from idp.security import client_headers
+from idp.security.client_headers import CLIENT_IP_HEADER, SIGNATURE_HEADER
 from idp.settings import Settings
 from idp.topology import declare_topology
 from tests.integration.conftest import new_tenant
@@ -423,3 +425,91 @@ async def test_dead_letters_keep_no_secrets_and_expired_requests_are_dropped(
         channel = await connection.channel()
         intake = await channel.declare_queue(QUEUE_DEAD_INTAKE, passive=True)
         assert intake.declaration_result.message_count == 0
+
+
+async def test_a_dead_lettered_request_that_got_no_answer_is_answered(harness: Harness) -> None:
+    """SPEC 5: every request gets a reply. A broker publisher whose request expired in
+    its queue waited for one that never came; nor did one whose workers kept dying on its
+    request. Now the first hears 504 ``timeout`` and the second 500, in the reply queue it
+    named; an expired request of the edge's (signed) is not answered again."""
+    connection = await aio_pika.connect(harness.settings.amqp_url)
+    body = orjson.dumps({"email": "a@example.com", "name": "A"})
+    expired, signed, crashed = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
+    async with connection:
+        channel = await connection.channel()
+        replies = await channel.declare_queue(exclusive=True)  # amq.gen-...: answered there
+        rpc = await channel.get_exchange(EXCHANGE_RPC)
+        # idp.users has no consumer in this harness: both wait there, and expire.
+        await rpc.publish(
+            aio_pika.Message(
+                body,
+                message_id=expired,
+                correlation_id=expired,
+                reply_to=replies.name,
+                expiration=0.05,
+                headers={"x-request-id": "r-expired"},
+            ),
+            routing_key="users.create",
+        )
+        deadline = int(time.time() * 1000) + 50
+        key = client_headers.signing_key(harness.settings.jwt_secret)
+        await rpc.publish(
+            aio_pika.Message(
+                body,
+                message_id=signed,
+                correlation_id=signed,
+                reply_to=replies.name,
+                expiration=0.05,
+                headers={
+                    DEADLINE_HEADER: deadline,
+                    CLIENT_IP_HEADER: "192.0.2.1",
+                    SIGNATURE_HEADER: client_headers.sign(key, signed, deadline, "192.0.2.1", ""),
+                },
+            ),
+            routing_key="users.create",
+        )
+        # As the broker dead-letters a request past the delivery limit.
+        dlx = await channel.get_exchange(EXCHANGE_DLX)
+        await dlx.publish(
+            aio_pika.Message(
+                body,
+                message_id=crashed,
+                correlation_id=crashed,
+                reply_to=replies.name,
+                type="users.create",
+                headers={"x-first-death-reason": "delivery_limit"},
+            ),
+            routing_key="",
+        )
+        answers: dict[str, tuple[dict[str, object], object]] = {}
+        stop = time.monotonic() + 3.0
+        while time.monotonic() < stop:
+            reply = await replies.get(fail=False, no_ack=True)
+            if reply is None:
+                await asyncio.sleep(0.05)
+                continue
+            headers = reply.headers or {}
+            answers[reply.correlation_id or ""] = (
+                orjson.loads(reply.body),
+                headers.get("x-request-id"),
+            )
+    assert set(answers) == {expired, crashed}  # the signed one: no second answer
+    timeout, request_id = answers[expired]
+    assert request_id == "r-expired"
+    assert timeout == {
+        "ok": False,
+        "error": {
+            "code": "timeout",
+            "message": "the request's budget ran out in its queue before a worker took it;"
+            " send it again with the same message_id to learn its outcome",
+            "status": 504,
+        },
+    }
+    internal, _ = answers[crashed]
+    assert internal["error"] == {
+        "code": "internal_error",
+        "message": "the request could not be handled and was set aside for investigation",
+        "status": 500,
+    }
+    # Kept for investigation all the same, and nothing was applied.
+    assert crashed in [m.message_id for m in await _dead_letters(harness, 1.0)]
