@@ -11,11 +11,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 from idp.bootstrap import migrate
 from idp.preflight import check_all, check_amqp, check_redis, edge_port_taken
 from idp.settings import Settings
 from idp.topology import set_unrouted_policy
+
+# How long each process may take to stop before it is killed: the edge drains requests
+# for up to their budget (REQUEST_TIMEOUT_SECONDS, 10 s by default), a worker its
+# in-flight messages for 15 s.
+STOP_SECONDS = 30.0
 
 
 def _free_port() -> int:
@@ -50,15 +57,42 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _spawn(argv: list[str], env: dict[str, str], **options: Any) -> subprocess.Popen[bytes]:
+    """A child in a process group of its own: a terminal's Ctrl-C (SIGINT to the whole
+    foreground group) or a signal to ``idp dev``'s group reaches ``idp dev`` alone, which
+    then stops its children in order (``_stop_in_order``)."""
+    return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent, process_group=0, **options)
+
+
 def _child(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "idp", command], env=env, preexec_fn=_die_with_parent
-    )
+    return _spawn([sys.executable, "-m", "idp", command], env)
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60) -> bool:
+def _stop_in_order(groups: list[list[subprocess.Popen[bytes]]]) -> None:
+    """SIGTERM each group in turn, the next once the previous has exited: the edge first,
+    so that it drains its requests while the workers still answer them (stopped at once,
+    the workers handed back what they had not started, and the edge's callers waited out
+    their budget for a 504), then the workers, then the S3 server they use."""
+    for group in groups:
+        for child in group:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in group:
+            try:
+                child.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _wait_ready(
+    url: str,
+    children: list[subprocess.Popen[bytes]],
+    stopping: Callable[[], bool],
+    timeout: float = 60,
+) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping():
         if any(child.poll() is not None for child in children):
             return False
         with (
@@ -85,36 +119,39 @@ def run_dev(settings: Settings, workers: int) -> int:
 
     Returns the exit status: 0 after a stop that was asked for, 1 when the platform did
     not become ready or a process of it ended by itself."""
-    _ensure_free(settings.edge_host, settings.edge_port)
-    asyncio.run(_prepare(settings))
-    env = dict(os.environ)
-    children: list[subprocess.Popen[bytes]] = []
-    if not settings.s3_endpoint_url:
-        port = _free_port()
-        env["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )
-        )
-    for _ in range(workers):
-        children.append(_child("worker", env))
-    children.append(_child("edge", env))
-    base = f"http://{settings.edge_host}:{settings.edge_port}"
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
+    # From the start: a stop asked for during the checks or the migration (which is not
+    # cut halfway) ends the run once it is done, before anything is started.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _ensure_free(settings.edge_host, settings.edge_port)
+    asyncio.run(_prepare(settings))
+    if stopping:
+        return 0
+    env = dict(os.environ)
+    storage: list[subprocess.Popen[bytes]] = []
+    if not settings.s3_endpoint_url:
+        port = _free_port()
+        env["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        storage.append(
+            _spawn(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    worker_processes = [_child("worker", env) for _ in range(workers)]
+    edge = _child("edge", env)
+    children = [*storage, *worker_processes, edge]
+    base = f"http://{settings.edge_host}:{settings.edge_port}"
     failed = False
-    if _wait_ready(f"{base}/readyz", children):
+    if _wait_ready(f"{base}/readyz", children, lambda: stopping):
         print(f"idp is ready: edge {base}  (readyz 200)", flush=True)
         if "S3_ENDPOINT_URL" in env:
             print(f"             S3 {env['S3_ENDPOINT_URL']}", flush=True)
@@ -130,12 +167,5 @@ def run_dev(settings: Settings, workers: int) -> int:
     if not stopping:
         print("idp: a process of the platform ended; stopping the rest", file=sys.stderr)
         failed = True
-    for child in reversed(children):
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in reversed(children):
-        try:
-            child.wait(20)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    _stop_in_order([[edge], worker_processes, storage])
     return 1 if failed else 0

@@ -3,12 +3,14 @@ to start it, never a traceback, and a non-zero exit, from every command that nee
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -260,6 +262,76 @@ def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> 
             dev.wait(10)
         if dev.stdout is not None:
             dev.stdout.close()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill-group"])
+def test_a_stop_of_the_whole_dev_group_lets_requests_in_flight_finish(stop: int) -> None:
+    """Ctrl-C in a terminal (SIGINT), or ``kill -- -PGID``, signals every process of the
+    group at once. The workers
+    stopped in half a second, handing back what they had not started, and the edge then
+    held its callers for their whole budget and answered 504 (an audit: 21 to 36 of 40
+    logins in flight). ``idp dev`` now keeps its children out of that group and stops the
+    edge first, which drains, then the workers."""
+    port = _dead_port()
+    env = {
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        "EDGE_PORT": str(port),
+        "WORKER_METRICS_PORT": "0",
+        # Logins that take the worker a while: the production parameters.
+        "ARGON2_MEMORY_KIB": "19456",
+        "ARGON2_TIME_COST": "2",
+    }
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "idp", "dev"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal's foreground job is
+    )
+    try:
+        assert dev.stdout is not None
+        assert any("idp is ready" in dev.stdout.readline() for _ in range(50)), "not ready"
+        statuses, stopped_in = asyncio.run(_logins_across_a_group_stop(dev, port, 40, stop))
+        assert statuses == [200] * 40, statuses
+        assert dev.wait(30) == 0
+        assert stopped_in < 8.0, stopped_in  # not the 10 s budget of a stranded request
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(10)
+        if dev.stdout is not None:
+            dev.stdout.close()
+
+
+async def _logins_across_a_group_stop(
+    dev: subprocess.Popen[str], port: int, count: int, stop: int
+) -> tuple[list[int], float]:
+    """``count`` logins at once, with ``stop`` sent to ``dev``'s whole group while they
+    are in flight; their statuses, and how long ``dev`` took to exit after the signal."""
+    base = f"http://127.0.0.1:{port}"
+    owner = {"email": "owner@example.com", "password": "a long enough passphrase", "name": "O"}
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    bearer = {"X-Auth-Mode": "bearer"}
+    connector = aiohttp.TCPConnector(limit=count)
+    async with aiohttp.ClientSession(base, connector=connector, headers=bearer) as http:
+        signup = {"slug": slug, "name": "Stop", "owner": owner}
+        async with http.post("/v1/tenants", json=signup) as response:
+            assert response.status == 201, await response.text()
+        login = {"tenant": slug, "email": owner["email"], "password": owner["password"]}
+
+        async def one() -> int:
+            async with http.post("/v1/auth/login", json=login) as response:
+                return response.status
+
+        calls = [asyncio.create_task(one()) for _ in range(count)]
+        await asyncio.sleep(0.05)  # sent; most still queued for the worker's Argon2
+        os.killpg(dev.pid, stop)
+        signalled = time.monotonic()
+        statuses = list(await asyncio.gather(*calls))
+    await asyncio.to_thread(dev.wait, 30)
+    return statuses, time.monotonic() - signalled
 
 
 def _children_of(pid: int) -> list[int]:
