@@ -100,7 +100,10 @@ async def create_roles_and_database(settings: Settings) -> bool:
         return False
     except (OSError, TimeoutError) as exc:
         raise ServiceUnreachable(
-            "PostgreSQL", settings.admin_database_url, str(exc) or type(exc).__name__
+            "PostgreSQL",
+            settings.admin_database_url,
+            str(exc) or type(exc).__name__,
+            derived_from=None if settings.database_admin_url else "DATABASE_URL",
         ) from None
     try:
         can = await conn.fetchval(

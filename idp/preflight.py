@@ -28,13 +28,23 @@ class ServiceUnreachable(StartupFailure):
     """The service cannot be used: not there, or (with a ``hint``) there but refusing us,
     when what to do is not to start it but what the hint says."""
 
-    def __init__(self, service: str, url: str, reason: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        url: str,
+        reason: str,
+        hint: str | None = None,
+        *,
+        derived_from: str | None = None,
+    ) -> None:
         self.service = service
+        # A URL the user did not write (``idp migrate``'s admin URL) says where it came from.
+        where = redact(url) + (f", derived from {derived_from}," if derived_from else "")
         if hint is None:
-            message = f"{service} is not reachable at {redact(url)} ({reason}): "
+            message = f"{service} is not reachable at {where} ({reason}): "
             message += HOW_TO_START[service]
         else:
-            message = f"{service} at {redact(url)} refused the connection ({reason}): {hint}"
+            message = f"{service} at {where} refused the connection ({reason}): {hint}"
         super().__init__(message)
 
 

@@ -72,6 +72,12 @@ def test_a_dead_service_is_one_clear_line(settings: Settings, command: str, serv
     assert line.startswith(f"idp: {service} is not reachable at "), line
     assert f"127.0.0.1:{port}" in line
     assert "Traceback" not in line
+    if command in {"migrate", "dev"} and service == "PostgreSQL":
+        # The admin URL migrate tries first is made from DATABASE_URL (no
+        # DATABASE_ADMIN_URL here): the line says so, or it names a URL nobody set.
+        assert (
+            f"postgresql://postgres@127.0.0.1:{port}/postgres, derived from DATABASE_URL," in line
+        )
 
 
 @pytest.mark.parametrize(
