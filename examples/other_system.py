@@ -6,6 +6,7 @@ It needs nothing of this project but aio-pika: the request is JSON with the same
 as the HTTP API, the token travels in the ``authorization`` header, and the reply comes
 back on RabbitMQ's direct reply-to. Events are JSON envelopes on the ``idp.events`` topic
 exchange; delivery is at least once, so a consumer remembers the ``id``s it has seen.
+It follows them for ``FOLLOW_SECONDS`` (10 by default), then exits.
 """
 
 import asyncio
