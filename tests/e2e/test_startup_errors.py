@@ -219,32 +219,37 @@ def test_dev_refuses_an_edge_port_another_server_holds() -> None:
     assert not any("idp is ready" in line for line in output)
 
 
-def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> None:
-    """SIGKILL leaves `idp dev` no chance to stop its children: they are asked to stop by
-    the kernel (PR_SET_PDEATHSIG) instead of serving on, orphaned."""
-    port = _dead_port()
+def _dev(port: int, *, own_group: bool = False, **overrides: str) -> subprocess.Popen[str]:
+    """``idp dev`` with its edge on ``port``, its output readable by ``_ready``."""
     env = {
         **os.environ,
         "LOG_LEVEL": "WARNING",
         "EDGE_PORT": str(port),
         "WORKER_METRICS_PORT": "0",
+        **overrides,
     }
-    dev = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "idp", "dev"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=own_group,
     )
+
+
+def _ready(dev: subprocess.Popen[str]) -> bool:
+    """Whether ``dev`` says it is ready within its first 50 lines of output."""
+    assert dev.stdout is not None
+    return any("idp is ready" in dev.stdout.readline() for _ in range(50))
+
+
+def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> None:
+    """SIGKILL leaves `idp dev` no chance to stop its children: they are asked to stop by
+    the kernel (PR_SET_PDEATHSIG) instead of serving on, orphaned."""
+    dev = _dev(_dead_port())
     try:
-        assert dev.stdout is not None
-        ready = False
-        for _ in range(50):
-            line = dev.stdout.readline()
-            if "idp is ready" in line:
-                ready = True
-                break
-        assert ready, "idp dev did not become ready"
+        assert _ready(dev), "idp dev did not become ready"
         children = _children_of(dev.pid)
         assert len(children) >= 2, children  # a worker and the edge (and moto)
         # Where this machine's rabbitmqctl manages the broker, unknown routing keys get a
@@ -273,32 +278,16 @@ def test_dev_killed_outright_takes_its_processes_with_it(settings: Settings) -> 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill-group"])
 def test_a_stop_of_the_whole_dev_group_lets_requests_in_flight_finish(stop: int) -> None:
     """Ctrl-C in a terminal (SIGINT), or ``kill -- -PGID``, signals every process of the
-    group at once. The workers
-    stopped in half a second, handing back what they had not started, and the edge then
-    held its callers for their whole budget and answered 504 (an audit: 21 to 36 of 40
-    logins in flight). ``idp dev`` now keeps its children out of that group and stops the
-    edge first, which drains, then the workers."""
+    group at once. The workers stopped in half a second, handing back what they had not
+    started, and the edge then held its callers for their whole budget and answered 504
+    (an audit: 21 to 36 of 40 logins in flight). ``idp dev`` now keeps its children out
+    of that group and stops the edge first, which drains, then the workers."""
     port = _dead_port()
-    env = {
-        **os.environ,
-        "LOG_LEVEL": "WARNING",
-        "EDGE_PORT": str(port),
-        "WORKER_METRICS_PORT": "0",
-        # Logins that take the worker a while: the production parameters.
-        "ARGON2_MEMORY_KIB": "19456",
-        "ARGON2_TIME_COST": "2",
-    }
-    dev = subprocess.Popen(
-        [sys.executable, "-m", "idp", "dev"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,  # its own group, as a terminal's foreground job is
-    )
+    # Logins that take the worker a while: the production parameters. Its own group, as
+    # a terminal's foreground job is.
+    dev = _dev(port, own_group=True, ARGON2_MEMORY_KIB="19456", ARGON2_TIME_COST="2")
     try:
-        assert dev.stdout is not None
-        assert any("idp is ready" in dev.stdout.readline() for _ in range(50)), "not ready"
+        assert _ready(dev), "not ready"
         statuses, stopped_in = asyncio.run(_logins_across_a_group_stop(dev, port, 40, stop))
         assert statuses == [200] * 40, statuses
         assert dev.wait(30) == 0

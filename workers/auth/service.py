@@ -23,10 +23,7 @@ from contracts.auth import (
 from contracts.base import MAX_EMAIL_CHARS, escaped
 from contracts.permissions import OWNER_ROLE
 from idp.security.passwords import PasswordHasher
-from idp.security.tokens import (
-    TokenCodec,
-    TokenPair,
-)
+from idp.security.tokens import TokenCodec, TokenPair
 from idp.settings import Settings
 from workers.auth import repository as sessions
 from workers.auth.opening import Opened, SessionOpener, opening_key
